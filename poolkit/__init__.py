@@ -1,0 +1,27 @@
+"""poolkit: graph pooling operators written as Select, Reduce, Connect (and Lift).
+
+Every pooler is registered by name::
+
+    >>> import poolkit
+    >>> "mincut" in poolkit.list_poolers()   # doctest: +SKIP
+    >>> pool = poolkit.get_pooler("mincut", in_channels=16, k=4)   # doctest: +SKIP
+
+and returns a :class:`poolkit.src.PoolingOutput`. See ``poolkit/src.py`` for the contract.
+"""
+from .src import (  # noqa: F401
+    PoolingOutput,
+    Pooler,
+    SelectOutput,
+    connect,
+    get_pooler,
+    lift,
+    list_poolers,
+    pooler_info,
+    reduce,
+    register,
+)
+
+# Importing the family modules registers their poolers.
+from . import soft, one_over_k, score, gmpool, edge, ablations  # noqa: F401,E402
+
+__version__ = "0.1.0"

@@ -1,0 +1,562 @@
+r"""Select, Reduce, Connect, Lift: the common language of every pooler.
+
+Grattarola, Zambon, Bianchi and Alippi, "Understanding Pooling in Graph Neural
+Networks" (IEEE TNNLS 2022, arXiv:2110.05292) write any pooling operator as three
+functions applied to a graph with ``N`` nodes, features ``X ∈ R^{N×F}`` and adjacency
+``A ∈ R^{N×N}``:
+
+* **Select** computes an assignment matrix ``S ∈ R^{N×K}``; column ``k`` says how much
+  each node belongs to supernode ``k``.
+* **Reduce** computes the supernode features, by default ``X' = Sᵀ X``.
+* **Connect** computes the supernode adjacency, by default ``A' = Sᵀ A S``.
+* **Lift** (for decoders, U-Nets, node-level tasks) maps a pooled signal back to the
+  original nodes, ``X̃ = S X'``.
+
+This module holds those four pieces for two layouts of ``S``:
+
+* **dense**: a padded tensor ``S ∈ R^{B×N×K}`` for a batch of ``B`` graphs with at most
+  ``N`` nodes, plus a boolean node mask ``[B, N]`` (soft-clustering poolers);
+* **sparse**: a list of non-zeros ``(node, cluster, weight)`` over the nodes of a
+  PyG-style concatenated batch (one-over-K and score-based poolers, where each node
+  belongs to at most a few supernodes).
+
+Both layouts give the same pooled graph (``tests/test_src.py`` checks it), so a reader can
+move between the matrix formulas of the papers and the sparse code that scales.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, Dict, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "SelectOutput",
+    "PoolingOutput",
+    "Pooler",
+    "reduce",
+    "connect",
+    "lift",
+    "dense_reduce",
+    "dense_connect",
+    "dense_lift",
+    "sparse_reduce",
+    "sparse_connect",
+    "sparse_lift",
+    "register",
+    "get_pooler",
+    "list_poolers",
+    "pooler_info",
+    "check_graph_inputs",
+    "check_ratio",
+    "check_positive_int",
+]
+
+
+# --------------------------------------------------------------------------- input checks
+def check_graph_inputs(
+    x: Tensor,
+    edge_index: Optional[Tensor],
+    batch: Optional[Tensor] = None,
+    edge_attr: Optional[Tensor] = None,
+    edge_weight: Optional[Tensor] = None,
+) -> None:
+    """Raise a ``ValueError`` naming the argument when PyG-style input is malformed."""
+    if not isinstance(x, Tensor):
+        raise ValueError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 2:
+        raise ValueError(f"x must have shape [num_nodes, num_features], got {tuple(x.shape)}")
+    n = x.size(0)
+    if edge_index is not None:
+        if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or edge_index.size(0) != 2:
+            shape = tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index).__name__
+            raise ValueError(f"edge_index must have shape [2, num_edges], got {shape}")
+        if edge_index.dtype not in (torch.long, torch.int, torch.int32, torch.int64):
+            raise ValueError(f"edge_index must hold integers, got {edge_index.dtype}")
+        if edge_index.numel() > 0:
+            lo, hi = int(edge_index.min()), int(edge_index.max())
+            if lo < 0 or hi >= n:
+                raise ValueError(
+                    f"edge_index holds node indices in [{lo}, {hi}] but x has {n} nodes"
+                )
+        m = edge_index.size(1)
+        if edge_attr is not None and edge_attr.size(0) != m:
+            raise ValueError(f"edge_attr has {edge_attr.size(0)} rows but edge_index has {m} edges")
+        if edge_weight is not None and (edge_weight.dim() != 1 or edge_weight.numel() != m):
+            raise ValueError(
+                f"edge_weight must have shape [{m}] (one weight per edge), got {tuple(edge_weight.shape)}"
+            )
+    if batch is not None:
+        if batch.dim() != 1 or batch.numel() != n:
+            raise ValueError(f"batch must have shape [{n}] (one graph id per node), got {tuple(batch.shape)}")
+        if n > 0 and int(batch.min()) < 0:
+            raise ValueError("batch holds negative graph ids")
+        if n > 1 and bool((batch[1:] < batch[:-1]).any()):
+            raise ValueError("batch must be sorted (nodes of one graph stored together), as PyG does")
+
+
+def check_ratio(ratio: float, name: str = "ratio") -> float:
+    """``ratio`` must lie in (0, 1]."""
+    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not (0.0 < float(ratio) <= 1.0):
+        raise ValueError(f"{name} must be a number in (0, 1], got {ratio!r}")
+    return float(ratio)
+
+
+def check_positive_int(value: int, name: str = "k") -> int:
+    """``value`` must be an integer ≥ 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- select output
+@dataclass
+class SelectOutput:
+    r"""The result of Select: the assignment matrix ``S`` and what is needed to use it.
+
+    Dense layout (``s.dim() == 3``): ``s`` is ``[B, N, K]``; ``mask`` ``[B, N]`` marks real
+    nodes (padding rows of ``s`` are ignored); ``cluster_mask`` ``[B, K]`` marks the
+    supernodes a graph really has (all ``True`` unless a pooler chooses ``K`` per graph).
+
+    Sparse layout: ``node_index``, ``cluster_index`` and ``weight`` list the non-zeros
+    ``S[node_index[e], cluster_index[e]] = weight[e]`` over the ``num_nodes`` nodes and
+    ``num_clusters`` supernodes of a concatenated batch; ``cluster_batch`` gives the graph
+    of each supernode. ``kept`` optionally lists, for score-based poolers, the original
+    node each supernode comes from.
+    """
+
+    s: Optional[Tensor] = None
+    mask: Optional[Tensor] = None
+    cluster_mask: Optional[Tensor] = None
+    node_index: Optional[Tensor] = None
+    cluster_index: Optional[Tensor] = None
+    weight: Optional[Tensor] = None
+    num_nodes: Optional[int] = None
+    num_clusters: Optional[int] = None
+    batch: Optional[Tensor] = None
+    cluster_batch: Optional[Tensor] = None
+    kept: Optional[Tensor] = None
+    extra: Dict[str, Tensor] = field(default_factory=dict)
+
+    # ---- constructors -------------------------------------------------------------
+    @classmethod
+    def from_dense(cls, s: Tensor, mask: Optional[Tensor] = None, cluster_mask: Optional[Tensor] = None) -> "SelectOutput":
+        """Wrap a dense ``S`` (``[N, K]`` for one graph or ``[B, N, K]``)."""
+        if s.dim() == 2:
+            s = s.unsqueeze(0)
+            mask = None if mask is None else mask.view(1, -1)
+            cluster_mask = None if cluster_mask is None else cluster_mask.view(1, -1)
+        if s.dim() != 3:
+            raise ValueError(f"s must have shape [N, K] or [B, N, K], got {tuple(s.shape)}")
+        b, n, k = s.shape
+        if mask is None:
+            mask = torch.ones(b, n, dtype=torch.bool, device=s.device)
+        elif mask.shape != (b, n):
+            raise ValueError(f"mask must have shape [{b}, {n}], got {tuple(mask.shape)}")
+        if cluster_mask is None:
+            cluster_mask = torch.ones(b, k, dtype=torch.bool, device=s.device)
+        elif cluster_mask.shape != (b, k):
+            raise ValueError(f"cluster_mask must have shape [{b}, {k}], got {tuple(cluster_mask.shape)}")
+        return cls(s=s, mask=mask.bool(), cluster_mask=cluster_mask.bool())
+
+    @classmethod
+    def from_cluster_index(
+        cls,
+        cluster: Tensor,
+        num_clusters: Optional[int] = None,
+        batch: Optional[Tensor] = None,
+        weight: Optional[Tensor] = None,
+    ) -> "SelectOutput":
+        """Hard assignment: node ``i`` goes to supernode ``cluster[i]`` (one-over-K poolers).
+
+        ``cluster`` holds values in ``[0, num_clusters)``; a value of ``-1`` drops the node
+        (it belongs to no supernode).
+        """
+        cluster = cluster.long().view(-1)
+        n = cluster.numel()
+        if num_clusters is None:
+            num_clusters = int(cluster.max()) + 1 if n > 0 and int(cluster.max()) >= 0 else 0
+        if n > 0 and int(cluster.max()) >= num_clusters:
+            raise ValueError(f"cluster holds index {int(cluster.max())} but num_clusters={num_clusters}")
+        keep = cluster >= 0
+        node_index = torch.arange(n, device=cluster.device)[keep]
+        cluster_index = cluster[keep]
+        if weight is None:
+            weight = torch.ones(node_index.numel(), device=cluster.device)
+        else:
+            weight = weight.view(-1)[keep]
+        cluster_batch = None
+        if batch is not None:
+            cluster_batch = torch.zeros(num_clusters, dtype=torch.long, device=cluster.device)
+            cluster_batch[cluster_index] = batch[node_index]
+        return cls(
+            node_index=node_index,
+            cluster_index=cluster_index,
+            weight=weight,
+            num_nodes=n,
+            num_clusters=num_clusters,
+            batch=batch,
+            cluster_batch=cluster_batch,
+        )
+
+    @classmethod
+    def from_kept_nodes(
+        cls, kept: Tensor, num_nodes: int, weight: Optional[Tensor] = None, batch: Optional[Tensor] = None
+    ) -> "SelectOutput":
+        """Score-based selection: supernode ``j`` is original node ``kept[j]``.
+
+        ``S[kept[j], j] = weight[j]`` (1 when no weight is given), every other entry is 0.
+        """
+        kept = kept.long().view(-1)
+        k = kept.numel()
+        if k > 0 and (int(kept.min()) < 0 or int(kept.max()) >= num_nodes):
+            raise ValueError(f"kept holds indices outside [0, {num_nodes})")
+        if weight is None:
+            weight = torch.ones(k, device=kept.device)
+        return cls(
+            node_index=kept,
+            cluster_index=torch.arange(k, device=kept.device),
+            weight=weight.view(-1),
+            num_nodes=num_nodes,
+            num_clusters=k,
+            batch=batch,
+            cluster_batch=None if batch is None else batch[kept],
+            kept=kept,
+        )
+
+    # ---- views ----------------------------------------------------------------------
+    @property
+    def is_dense(self) -> bool:
+        return self.s is not None
+
+    @property
+    def is_hard(self) -> bool:
+        """True when every node belongs to at most one supernode (sparse layout)."""
+        if self.is_dense:
+            return False
+        idx = self.node_index
+        return idx.numel() == torch.unique(idx).numel()
+
+    def to_dense(self) -> Tuple[Tensor, Tensor]:
+        """Return ``(S, mask)`` with ``S`` of shape ``[B, N_max, K_max]``.
+
+        A sparse ``S`` is split per graph (by ``batch`` and ``cluster_batch``, one graph
+        when they are absent) and padded.
+        """
+        if self.is_dense:
+            return self.s, self.mask
+        dev = self.weight.device
+        n, k = self.num_nodes, self.num_clusters
+        batch = self.batch if self.batch is not None else torch.zeros(n, dtype=torch.long, device=dev)
+        cbatch = (
+            self.cluster_batch
+            if self.cluster_batch is not None
+            else torch.zeros(k, dtype=torch.long, device=dev)
+        )
+        b = int(max(int(batch.max()) + 1 if n else 1, int(cbatch.max()) + 1 if k else 1))
+        n_per = torch.bincount(batch, minlength=b)
+        k_per = torch.bincount(cbatch, minlength=b)
+        n_off = torch.cumsum(n_per, 0) - n_per
+        k_off = torch.cumsum(k_per, 0) - k_per
+        n_max = int(n_per.max()) if n else 0
+        k_max = int(k_per.max()) if k else 0
+        s = torch.zeros(b, n_max, k_max, dtype=self.weight.dtype, device=dev)
+        g = batch[self.node_index]
+        rows = self.node_index - n_off[g]
+        cols = self.cluster_index - k_off[cbatch[self.cluster_index]]
+        s.index_put_((g, rows, cols), self.weight, accumulate=True)
+        mask = torch.arange(n_max, device=dev).unsqueeze(0) < n_per.unsqueeze(1)
+        return s, mask
+
+    def to_sparse_tensor(self) -> Tensor:
+        """``S`` as a ``torch.sparse_coo_tensor`` of shape ``[num_nodes, num_clusters]``
+        (sparse layout only)."""
+        if self.is_dense:
+            raise ValueError("to_sparse_tensor() needs a sparse SelectOutput; this one is dense")
+        idx = torch.stack([self.node_index, self.cluster_index])
+        return torch.sparse_coo_tensor(idx, self.weight, (self.num_nodes, self.num_clusters)).coalesce()
+
+    def assignment(self, graph: int = 0) -> Tensor:
+        """The ``[n_g, k_g]`` assignment matrix of one graph, padding removed."""
+        s, mask = self.to_dense()
+        sg = s[graph][mask[graph]]
+        if self.is_dense and self.cluster_mask is not None:
+            sg = sg[:, self.cluster_mask[graph]]
+        elif not self.is_dense:
+            cb = self.cluster_batch
+            kg = int((cb == graph).sum()) if cb is not None else self.num_clusters
+            sg = sg[:, :kg]
+        return sg
+
+
+# --------------------------------------------------------------------------- reduce
+def dense_reduce(x: Tensor, s: Tensor, mask: Optional[Tensor] = None, op: str = "sum") -> Tensor:
+    r"""``X' = Sᵀ X`` for a dense batch: ``x`` ``[B, N, F]``, ``s`` ``[B, N, K]`` → ``[B, K, F]``.
+
+    ``op="mean"`` divides each supernode by its total membership ``Σ_i S_ik``.
+    Padding rows (``mask`` false) are ignored.
+    """
+    if mask is not None:
+        m = mask.unsqueeze(-1).to(x.dtype)
+        x, s = x * m, s * m.to(s.dtype)
+    out = s.transpose(1, 2) @ x
+    if op == "mean":
+        out = out / s.sum(1).unsqueeze(-1).clamp(min=1e-12)
+    elif op != "sum":
+        raise ValueError(f"op must be 'sum' or 'mean' for a dense S, got {op!r}")
+    return out
+
+
+def sparse_reduce(x: Tensor, so: SelectOutput, op: str = "sum") -> Tensor:
+    r"""``X'_k = ⊕_{i: S_ik ≠ 0} S_ik · x_i`` with ``⊕`` one of sum, mean, max, min.
+
+    With ``op="sum"`` this is exactly ``X' = Sᵀ X``; ``mean`` and ``max`` are the usual
+    variants for hard clusters (weights multiply before aggregation).
+    """
+    src = x[so.node_index] * so.weight.to(x.dtype).unsqueeze(-1)
+    k, f = so.num_clusters, x.size(-1)
+    index = so.cluster_index.unsqueeze(-1).expand_as(src)
+    if op == "sum":
+        return x.new_zeros(k, f).scatter_add_(0, index, src)
+    if op in ("mean", "max", "min"):
+        red = {"mean": "mean", "max": "amax", "min": "amin"}[op]
+        return x.new_zeros(k, f).scatter_reduce_(0, index, src, reduce=red, include_self=False)
+    raise ValueError(f"op must be one of 'sum', 'mean', 'max', 'min', got {op!r}")
+
+
+def reduce(x: Tensor, so: SelectOutput, op: str = "sum") -> Tensor:
+    """Reduce for either layout (see :func:`dense_reduce` and :func:`sparse_reduce`)."""
+    if so.is_dense:
+        return dense_reduce(x, so.s, so.mask, op=op)
+    return sparse_reduce(x, so, op=op)
+
+
+# --------------------------------------------------------------------------- connect
+def dense_connect(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, remove_self_loops: bool = False) -> Tensor:
+    r"""``A' = Sᵀ A S`` for a dense batch: ``adj`` ``[B, N, N]``, ``s`` ``[B, N, K]`` → ``[B, K, K]``.
+
+    With ``remove_self_loops=True`` the diagonal of ``A'`` is set to zero (MinCutPool and
+    DMoN do this before normalising, see :mod:`poolkit.soft`).
+    """
+    if mask is not None:
+        s = s * mask.unsqueeze(-1).to(s.dtype)
+    out = s.transpose(1, 2) @ adj @ s
+    if remove_self_loops:
+        out = out - torch.diag_embed(torch.diagonal(out, dim1=-2, dim2=-1))
+    return out
+
+
+def sparse_connect(
+    edge_index: Tensor,
+    so: SelectOutput,
+    edge_weight: Optional[Tensor] = None,
+    remove_self_loops: bool = True,
+) -> Tuple[Tensor, Tensor]:
+    r"""``A' = Sᵀ A S`` with ``A`` and ``S`` sparse; returns ``(edge_index', edge_weight')``.
+
+    Each edge ``(i, j, a_ij)`` contributes ``S_ik · a_ij · S_jl`` to ``A'_kl``; duplicates
+    are summed. With ``remove_self_loops=True`` (the default for one-over-K and score-based
+    pooling) entries with ``k = l`` are dropped.
+    """
+    dev = edge_index.device
+    n, k = so.num_nodes, so.num_clusters
+    w = torch.ones(edge_index.size(1), device=dev) if edge_weight is None else edge_weight.view(-1)
+    if edge_index.numel() == 0 or so.node_index.numel() == 0:
+        return torch.empty(2, 0, dtype=torch.long, device=dev), w.new_zeros(0)
+    if so.is_hard:
+        # Fast path: every node has at most one supernode, so A' is a relabelling.
+        cl = torch.full((n,), -1, dtype=torch.long, device=dev)
+        sw = torch.zeros(n, dtype=so.weight.dtype, device=dev)
+        cl[so.node_index] = so.cluster_index
+        sw[so.node_index] = so.weight
+        r, c = cl[edge_index[0]], cl[edge_index[1]]
+        keep = (r >= 0) & (c >= 0)
+        r, c = r[keep], c[keep]
+        vals = sw[edge_index[0]][keep] * w[keep] * sw[edge_index[1]][keep]
+        if remove_self_loops:
+            nl = r != c
+            r, c, vals = r[nl], c[nl], vals[nl]
+        a = torch.sparse_coo_tensor(torch.stack([r, c]), vals, (k, k)).coalesce()
+        return a.indices(), a.values()
+    adj = torch.sparse_coo_tensor(edge_index, w, (n, n)).coalesce()
+    st = so.to_sparse_tensor().to(w.dtype)
+    out = torch.sparse.mm(st.t().coalesce(), torch.sparse.mm(adj, st)).coalesce()
+    idx, vals = out.indices(), out.values()
+    keep = vals != 0
+    if remove_self_loops:
+        keep &= idx[0] != idx[1]
+    return idx[:, keep], vals[keep]
+
+
+def connect(*args, **kwargs):
+    """Connect for either layout: ``connect(adj, so)`` (dense) or
+    ``connect(edge_index, so, edge_weight)`` (sparse)."""
+    so = args[1] if len(args) > 1 else kwargs["so"]
+    if so.is_dense:
+        adj = args[0] if args else kwargs["adj"]
+        return dense_connect(adj, so.s, so.mask, remove_self_loops=kwargs.get("remove_self_loops", False))
+    return sparse_connect(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------- lift
+def dense_lift(x_pool: Tensor, s: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+    r"""``X̃ = S X'``: ``x_pool`` ``[B, K, F]`` → ``[B, N, F]`` (padding rows are zero)."""
+    out = s @ x_pool
+    if mask is not None:
+        out = out * mask.unsqueeze(-1).to(out.dtype)
+    return out
+
+
+def sparse_lift(x_pool: Tensor, so: SelectOutput) -> Tensor:
+    r"""``X̃ = S X'`` with a sparse ``S``: node ``i`` gets ``Σ_k S_ik x'_k`` (zero for nodes
+    that belong to no supernode, as in Graph U-Net's unpooling)."""
+    src = x_pool[so.cluster_index] * so.weight.to(x_pool.dtype).unsqueeze(-1)
+    out = x_pool.new_zeros(so.num_nodes, x_pool.size(-1))
+    return out.index_add_(0, so.node_index, src)
+
+
+def lift(x_pool: Tensor, so: SelectOutput) -> Tensor:
+    """Lift for either layout."""
+    if so.is_dense:
+        return dense_lift(x_pool, so.s, so.mask)
+    return sparse_lift(x_pool, so)
+
+
+# --------------------------------------------------------------------------- pooling output
+@dataclass
+class PoolingOutput:
+    """What every pooler returns.
+
+    Sparse poolers fill ``x`` ``[K_total, F]``, ``edge_index``, ``edge_weight``, ``batch``
+    (and ``edge_attr`` when they pool edge features). Dense poolers fill ``x`` ``[B, K, F]``,
+    ``adj`` ``[B, K, K]`` and ``mask`` ``[B, K]``. ``so`` is the :class:`SelectOutput`;
+    ``losses`` maps names to unweighted auxiliary losses (each a per-graph mean).
+    """
+
+    x: Tensor
+    so: SelectOutput
+    edge_index: Optional[Tensor] = None
+    edge_weight: Optional[Tensor] = None
+    edge_attr: Optional[Tensor] = None
+    batch: Optional[Tensor] = None
+    adj: Optional[Tensor] = None
+    mask: Optional[Tensor] = None
+    losses: Dict[str, Tensor] = field(default_factory=dict)
+
+    @property
+    def is_dense(self) -> bool:
+        return self.adj is not None or self.x.dim() == 3
+
+    @property
+    def loss(self) -> Tensor:
+        """Sum of the auxiliary losses (unweighted); zero when there are none."""
+        if not self.losses:
+            return self.x.new_zeros(())
+        return sum(self.losses.values())
+
+
+# --------------------------------------------------------------------------- registry
+_REGISTRY: Dict[str, type] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator: make a :class:`Pooler` available as ``get_pooler(name)``."""
+
+    def deco(cls: type) -> type:
+        if name in _REGISTRY and _REGISTRY[name] is not cls:
+            raise ValueError(f"a pooler named {name!r} is already registered ({_REGISTRY[name].__name__})")
+        _REGISTRY[name] = cls
+        cls.name = name
+        return cls
+
+    return deco
+
+
+def list_poolers() -> list:
+    """Names of every registered pooler, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_pooler(name: str, **kwargs) -> "Pooler":
+    """Build the pooler registered as ``name`` with ``kwargs``.
+
+    Raises ``ValueError`` listing the valid names when ``name`` is unknown.
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown pooler {name!r}; valid poolers are: {', '.join(list_poolers())}")
+    return _REGISTRY[name](**kwargs)
+
+
+def pooler_info() -> list:
+    """One dict per pooler: name, class, and the four flags of :class:`Pooler`."""
+    return [
+        {
+            "name": n,
+            "class": c.__name__,
+            "module": c.__module__,
+            "dense": c.is_dense,
+            "trainable": c.is_trainable,
+            "aux_loss": c.has_aux_loss,
+            "precomputable": c.is_precomputable,
+        }
+        for n, c in sorted(_REGISTRY.items())
+    ]
+
+
+class Pooler(torch.nn.Module):
+    """Base class: ``forward`` runs ``select → reduce → connect`` and returns a
+    :class:`PoolingOutput`.
+
+    Subclasses implement :meth:`select` and, when they differ from the defaults
+    (``Sᵀ X``, ``Sᵀ A S``), :meth:`reduce` / :meth:`connect`; :meth:`losses` returns their
+    auxiliary losses. The class flags say what kind of pooler it is.
+    """
+
+    name: ClassVar[str] = "pooler"
+    is_dense: ClassVar[bool] = False
+    is_trainable: ClassVar[bool] = False
+    has_aux_loss: ClassVar[bool] = False
+    is_precomputable: ClassVar[bool] = False
+
+    reduce_op: str = "sum"
+
+    def select(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None, **kwargs) -> SelectOutput:
+        raise NotImplementedError
+
+    def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
+        return reduce(x, so, op=self.reduce_op)
+
+    def connect(self, edge_index: Tensor, so: SelectOutput, edge_weight: Optional[Tensor] = None):
+        return sparse_connect(edge_index, so, edge_weight)
+
+    def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
+        return lift(x_pool, so)
+
+    def losses(self, **kwargs) -> Dict[str, Tensor]:
+        return {}
+
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+        **kwargs,
+    ) -> PoolingOutput:
+        check_graph_inputs(x, edge_index, batch, edge_attr, edge_weight)
+        so = self.select(x, edge_index, batch=batch, edge_weight=edge_weight, **kwargs)
+        x_pool = self.reduce(x, so)
+        ei, ew = self.connect(edge_index, so, edge_weight)
+        return PoolingOutput(
+            x=x_pool,
+            so=so,
+            edge_index=ei,
+            edge_weight=ew,
+            batch=so.cluster_batch,
+            losses=self.losses(x=x, edge_index=edge_index, batch=batch, so=so),
+        )
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
