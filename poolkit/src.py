@@ -30,6 +30,7 @@ from typing import Callable, ClassVar, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
+from torch_geometric.utils import coalesce
 
 __all__ = [
     "SelectOutput",
@@ -360,33 +361,27 @@ def sparse_connect(
     pooling) entries with ``k = l`` are dropped.
     """
     dev = edge_index.device
-    n, k = so.num_nodes, so.num_clusters
+    k = so.num_clusters
     w = torch.ones(edge_index.size(1), device=dev) if edge_weight is None else edge_weight.view(-1)
     if edge_index.numel() == 0 or so.node_index.numel() == 0:
         return torch.empty(2, 0, dtype=torch.long, device=dev), w.new_zeros(0)
-    if so.is_hard:
-        # Fast path: every node has at most one supernode, so A' is a relabelling.
-        cl = torch.full((n,), -1, dtype=torch.long, device=dev)
-        sw = torch.zeros(n, dtype=so.weight.dtype, device=dev)
-        cl[so.node_index] = so.cluster_index
-        sw[so.node_index] = so.weight
-        r, c = cl[edge_index[0]], cl[edge_index[1]]
-        keep = (r >= 0) & (c >= 0)
-        r, c = r[keep], c[keep]
-        vals = sw[edge_index[0]][keep] * w[keep] * sw[edge_index[1]][keep]
-        if remove_self_loops:
-            nl = r != c
-            r, c, vals = r[nl], c[nl], vals[nl]
-        a = torch.sparse_coo_tensor(torch.stack([r, c]), vals, (k, k)).coalesce()
-        return a.indices(), a.values()
-    adj = torch.sparse_coo_tensor(edge_index, w, (n, n)).coalesce()
-    st = so.to_sparse_tensor().to(w.dtype)
-    out = torch.sparse.mm(st.t().coalesce(), torch.sparse.mm(adj, st)).coalesce()
-    idx, vals = out.indices(), out.values()
-    keep = vals != 0
+    # Non-zeros of S grouped by node: node i owns entries order[ptr[i]:ptr[i] + cnt[i]].
+    order = torch.argsort(so.node_index, stable=True)
+    cnt = torch.bincount(so.node_index, minlength=so.num_nodes)
+    ptr = torch.cumsum(cnt, 0) - cnt
+    src_, dst = edge_index[0], edge_index[1]
+    pairs = cnt[src_] * cnt[dst]  # S_ik a_ij S_jl terms contributed by edge (i, j)
+    e = torch.repeat_interleave(torch.arange(src_.numel(), device=dev), pairs)
+    local = torch.arange(e.numel(), device=dev) - (torch.cumsum(pairs, 0) - pairs)[e]
+    a = order[ptr[src_[e]] + torch.div(local, cnt[dst[e]], rounding_mode="floor")]
+    b = order[ptr[dst[e]] + local % cnt[dst[e]]]
+    sw = so.weight.to(w.dtype)
+    vals = sw[a] * w[e] * sw[b]
+    r, c = so.cluster_index[a], so.cluster_index[b]
     if remove_self_loops:
-        keep &= idx[0] != idx[1]
-    return idx[:, keep], vals[keep]
+        keep = r != c
+        r, c, vals = r[keep], c[keep], vals[keep]
+    return coalesce(torch.stack([r, c]), vals, num_nodes=k, reduce="sum")
 
 
 def connect(*args, **kwargs):
