@@ -1,0 +1,381 @@
+r"""GMPool and NGMPool: pooling with a grouping matrix and an adaptive number of clusters.
+
+Ko, Kim, Kwon, Cho, Jin, Lee and Ahn, "Grouping-Matrix based Graph Pooling with Adaptive
+Number of Clusters" (AAAI 2023, arXiv:2209.02939). No implementation was published; this
+module writes down exactly which formulas we implement (equation numbers are the paper's).
+
+**Grouping matrix** (eqs. 5-6 and the hyperparameter section). For node embeddings
+``h_i ∈ R^F`` from the backbone GNN,
+
+.. math::
+
+    M_{ij} = \sigma\big(w^\top |h_i - h_j| + b\big), \qquad i \neq j,
+    \qquad M_{ii} = 1,
+
+a classifier (one ``F × 1`` linear layer and a sigmoid, as in the paper) on the
+commutative pair function ``f(h_i, h_j) = |h_i - h_j|`` (element-wise absolute
+difference, the per-coordinate form of the Euclidean distance the paper names; it keeps
+the classifier's input ``F``-dimensional, which the paper's ``200 × 1`` layer needs).
+``M`` is symmetric because ``f`` is. **Diagonal convention**: ``M_ii = 1`` (a node is
+always in its own group, as in the block form of eq. 7); the classifier is not evaluated
+on the diagonal. Padding rows and columns of a batch are zero.
+
+**GMPool** (eqs. 9, 11-15). ``M`` is the grouping matrix of a pooling operator,
+``M = S Sᵀ``. With the eigendecomposition ``M = O Λ Oᵀ`` (eigenvalues in decreasing
+order) we take
+
+.. math::
+
+    S = O \sqrt{\Lambda_+}, \qquad \Lambda_+ = \max(\Lambda, 0),
+
+so ``S Sᵀ = M`` whenever ``M`` is positive semi-definite (a sigmoid classifier does not
+guarantee that; negative eigenvalues are clipped, which gives the nearest PSD matrix in
+Frobenius norm). Column ``k`` of ``S`` is supernode ``k``; its sign is fixed so that the
+column sums to a non-negative number (eigenvectors are defined up to sign). The number
+of clusters of a graph is the rank of ``M``: the number of eigenvalues above
+``rank_tol · λ_max`` (``rank_tol=1e-2`` by default); the other columns are masked out
+(``cluster_mask``), so graphs of one batch get different numbers of supernodes.
+``k=...`` forces the top ``k`` eigen-directions instead (the paper's Figure 3a
+ablation). The pooled graph is (eqs. 13-15, written as in the paper's preliminaries)
+
+.. math::
+
+    X' = S^\top X, \qquad A' = S^\top A S, \qquad E'_{:,:,c} = S^\top E_{:,:,c} S.
+
+The backward pass of the eigendecomposition contains ``1/(λ_i - λ_j)`` (eq. 16), which is
+infinite for repeated eigenvalues, and a grouping matrix with ``r`` groups has ``n - r``
+repeated zero eigenvalues. :class:`StableEigh` uses the standard formula with those
+factors set to zero where ``|λ_i - λ_j| < eps`` (the degenerate directions of an
+eigenspace carry no information for a loss that depends on ``S Sᵀ``), and ``√λ`` gets a
+zero gradient below ``eps``. ``decomposition="newton_schulz"`` replaces the
+eigendecomposition by the coupled Newton-Schulz iteration for the symmetric square root
+``S = M_+^{1/2}`` (Higham 2008; used for this purpose by Song, Sebe and Wang 2021/2022,
+the work the paper cites): only matrix products, differentiated by autograd. Both roots
+satisfy ``S Sᵀ = M_+`` and differ by an orthogonal change of basis of the supernodes
+(``M^{1/2} = S_{eig} Oᵀ``); the Newton-Schulz root keeps all ``n`` columns (it never
+computes eigenvalues, which is why it is fast).
+
+**NGMPool** ("Pooling without decomposing the grouping matrix", eqs. 17-19, which are
+garbled in our copy of the text; this is our reading). It keeps the pooling depth to one
+and never forms ``S``: features are pooled and lifted back, ``S (Sᵀ X) = M X``, so
+
+.. math::
+
+    X' = M X, \qquad A' = M A M, \qquad E'_{:,:,c} = M E_{:,:,c} M,
+
+which is Select-Reduce-Connect with the assignment matrix ``S := M`` (``n`` supernodes,
+one per node). A sum readout over the result, ``1ᵀ M X = (S 1)ᵀ (Sᵀ X)``, is the pooled
+graph read out with the weighted aggregation vector ``S 1`` (the paper's eq. 17).
+It costs ``O(n^2)`` and needs no decomposition; the paper notes it is only valid for a
+single pooling level.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.utils import to_dense_adj, to_dense_batch
+
+from .src import PoolingOutput, Pooler, SelectOutput, check_graph_inputs, check_positive_int, register
+
+__all__ = [
+    "StableEigh",
+    "stable_eigh",
+    "eigh_sqrt",
+    "newton_schulz_sqrt",
+    "psd_sqrt_newton_schulz",
+    "grouping_matrix",
+    "effective_rank",
+    "GroupingMatrix",
+    "GMPool",
+    "NGMPool",
+]
+
+
+# --------------------------------------------------------------------------- eigendecomposition
+class StableEigh(torch.autograd.Function):
+    r"""``λ, O = eigh(A)`` for symmetric ``A`` (``[..., n, n]``) with a finite backward.
+
+    Backward (Ionescu et al. 2015, the paper's eq. 16), with ``Ō`` and ``λ̄`` the incoming
+    gradients::
+
+        Ā = O (diag(λ̄) + F ∘ (Oᵀ Ō)) Oᵀ,   F_ij = 1/(λ_j - λ_i) if |λ_j - λ_i| ≥ eps else 0,
+
+    then symmetrised, ``(Ā + Āᵀ)/2``. ``eps`` is relative: ``eps · max(1, max|λ|)``.
+    """
+
+    @staticmethod
+    def forward(ctx, a: Tensor, eps: float = 1e-6):  # type: ignore[override]
+        lam, vec = torch.linalg.eigh(a)
+        ctx.save_for_backward(lam, vec)
+        ctx.eps = eps
+        return lam, vec
+
+    @staticmethod
+    def backward(ctx, g_lam: Optional[Tensor], g_vec: Optional[Tensor]):  # type: ignore[override]
+        lam, vec = ctx.saved_tensors
+        vt = vec.transpose(-1, -2)
+        inner = torch.zeros_like(vec)
+        if g_vec is not None:
+            gap = lam.unsqueeze(-2) - lam.unsqueeze(-1)  # gap[i, j] = λ_j - λ_i
+            scale = lam.abs().amax(-1, keepdim=True).clamp(min=1.0).unsqueeze(-1)
+            safe = gap.abs() >= ctx.eps * scale
+            f = torch.where(safe, 1.0 / torch.where(safe, gap, torch.ones_like(gap)), torch.zeros_like(gap))
+            inner = f * (vt @ g_vec)
+        if g_lam is not None:
+            inner = inner + torch.diag_embed(g_lam)
+        g_a = vec @ inner @ vt
+        return 0.5 * (g_a + g_a.transpose(-1, -2)), None
+
+
+def stable_eigh(a: Tensor, eps: float = 1e-6) -> Tuple[Tensor, Tensor]:
+    """Eigenvalues (ascending) and eigenvectors of symmetric ``a`` with :class:`StableEigh`'s
+    finite backward."""
+    return StableEigh.apply(a, eps)
+
+
+def _safe_sqrt(lam: Tensor, eps: float) -> Tensor:
+    """``√max(λ, 0)`` with a zero gradient where ``λ < eps`` (``d√λ/dλ`` is infinite at 0)."""
+    keep = lam > eps
+    return torch.where(keep, torch.sqrt(torch.where(keep, lam, torch.ones_like(lam))), torch.zeros_like(lam))
+
+
+def eigh_sqrt(m: Tensor, mask: Optional[Tensor] = None, eps: float = 1e-6) -> Tuple[Tensor, Tensor]:
+    r"""``S = O √Λ₊`` with columns in decreasing eigenvalue order and signs fixed so every
+    column sums to ``≥ 0`` over the real nodes. Returns ``(S, λ)`` (``λ`` decreasing)."""
+    lam, vec = stable_eigh(m, eps)
+    lam, vec = lam.flip(-1), vec.flip(-1)
+    s = vec * _safe_sqrt(lam, eps).unsqueeze(-2)
+    col = s if mask is None else s * mask.unsqueeze(-1).to(s.dtype)
+    sign = torch.where(col.sum(-2) >= 0, 1.0, -1.0).to(s.dtype).detach()
+    return s * sign.unsqueeze(-2), lam
+
+
+def newton_schulz_sqrt(a: Tensor, num_iters: int = 20) -> Tensor:
+    r"""Symmetric square root of a PSD matrix by the coupled Newton-Schulz iteration.
+
+    ``Y₀ = A/‖A‖_F``, ``Z₀ = I``, ``T_k = (3I - Z_k Y_k)/2``, ``Y_{k+1} = Y_k T_k``,
+    ``Z_{k+1} = T_k Z_k``; then ``A^{1/2} ≈ √‖A‖_F · Y_K`` (and ``Z_K ≈ A^{-1/2}``).
+    Converges for PSD ``A`` (eigenvalues of ``A/‖A‖_F`` in ``[0, 1]``); eigenvalues far
+    below ``‖A‖_F`` converge slowly, which the benchmark measures. Negative eigenvalues make
+    it diverge: use :func:`psd_sqrt_newton_schulz` for a matrix that may not be PSD.
+    """
+    check_positive_int(num_iters, "num_iters")
+    norm = torch.linalg.matrix_norm(a).clamp(min=1e-12)[..., None, None]
+    y = a / norm
+    eye = torch.eye(a.size(-1), dtype=a.dtype, device=a.device).expand_as(a)
+    z = eye
+    for _ in range(num_iters):
+        t = 0.5 * (3.0 * eye - z @ y)
+        y, z = y @ t, t @ z
+    return y * norm.sqrt()
+
+
+def psd_sqrt_newton_schulz(m: Tensor, num_iters: int = 20) -> Tensor:
+    r"""``M₊^{1/2}`` for symmetric ``M`` without an eigendecomposition.
+
+    ``|M| = (M²)^{1/2}`` and ``M₊ = (M + |M|)/2`` (the PSD part: negative eigenvalues set to
+    zero), then ``M₊^{1/2}``, each by :func:`newton_schulz_sqrt`.
+    """
+    absm = newton_schulz_sqrt(m @ m, num_iters)
+    return newton_schulz_sqrt(0.5 * (m + absm), num_iters)
+
+
+def effective_rank(lam: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+    r"""Roy and Vetterli's effective rank ``exp(-Σ p_k log p_k)``, ``p = λ₊/Σλ₊``, per row of
+    ``lam`` (``[..., n]``): a continuous count of clusters (``r`` for ``r`` equal blocks)."""
+    lam = lam.clamp(min=0)
+    if mask is not None:
+        lam = lam * mask.to(lam.dtype)
+    p = lam / lam.sum(-1, keepdim=True).clamp(min=1e-12)
+    ent = -(p * torch.log(p.clamp(min=1e-30))).sum(-1)
+    return ent.exp()
+
+
+# --------------------------------------------------------------------------- grouping matrix
+def grouping_matrix(h: Tensor, lin: nn.Linear, mask: Optional[Tensor] = None) -> Tensor:
+    r"""``M_ij = σ(lin(|h_i - h_j|))``, ``M_ii = 1``, zero on padding; ``h`` is ``[B, N, F]``."""
+    diff = (h.unsqueeze(2) - h.unsqueeze(1)).abs()
+    m = torch.sigmoid(lin(diff).squeeze(-1))
+    n = h.size(1)
+    eye = torch.eye(n, dtype=torch.bool, device=h.device)
+    m = torch.where(eye, torch.ones_like(m), m)
+    if mask is not None:
+        mm = mask.unsqueeze(2) & mask.unsqueeze(1)
+        m = m * mm.to(m.dtype)
+    return m
+
+
+class GroupingMatrix(nn.Module):
+    """The paper's grouping-matrix classifier: one ``in_channels × 1`` linear layer + sigmoid."""
+
+    def __init__(self, in_channels: int):
+        super().__init__()
+        check_positive_int(in_channels, "in_channels")
+        self.lin = nn.Linear(in_channels, 1)
+
+    def forward(self, h: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        if h.dim() != 3 or h.size(-1) != self.lin.in_features:
+            raise ValueError(
+                f"x must have shape [B, N, {self.lin.in_features}] here, got {tuple(h.shape)}"
+            )
+        return grouping_matrix(h, self.lin, mask)
+
+
+# --------------------------------------------------------------------------- dense inputs
+def _densify(pooler, x, edge_index, batch, edge_attr, edge_weight, adj, mask):
+    """PyG input (or an already dense batch) → ``x [B,N,F]``, ``adj [B,N,N]``, ``mask``,
+    ``e [B,N,N,de]`` (or None)."""
+    if x.dim() == 3:
+        if adj is None or adj.dim() != 3 or adj.shape != (x.size(0), x.size(1), x.size(1)):
+            raise ValueError(
+                f"adj must have shape [B, N, N] = {(x.size(0), x.size(1), x.size(1))} for a dense x, "
+                f"got {None if adj is None else tuple(adj.shape)}"
+            )
+        if mask is None:
+            mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        elif mask.shape != x.shape[:2]:
+            raise ValueError(f"mask must have shape {tuple(x.shape[:2])}, got {tuple(mask.shape)}")
+        if edge_attr is not None and (edge_attr.dim() != 4 or edge_attr.shape[:3] != adj.shape):
+            raise ValueError(f"edge_attr must have shape [B, N, N, D] for a dense x, got {tuple(edge_attr.shape)}")
+        return x, adj, mask.bool(), edge_attr
+    check_graph_inputs(x, edge_index, batch, edge_attr, edge_weight)
+    if edge_index is None:
+        raise ValueError("edge_index is required for PyG-style input")
+    if x.size(0) == 0:
+        raise ValueError("x must hold at least one node")
+    if batch is None:
+        batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+    xd, mask = to_dense_batch(x, batch)
+    b, n = mask.shape
+    if edge_index.numel() == 0:
+        adj = x.new_zeros(b, n, n)
+        e = None if edge_attr is None else x.new_zeros(b, n, n, edge_attr.view(edge_attr.size(0), -1).size(1))
+    else:
+        adj = to_dense_adj(edge_index, batch, edge_attr=edge_weight, max_num_nodes=n, batch_size=b).to(x.dtype)
+        e = None
+        if edge_attr is not None:
+            ea = edge_attr.view(edge_attr.size(0), -1).to(x.dtype)
+            e = to_dense_adj(edge_index, batch, edge_attr=ea, max_num_nodes=n, batch_size=b)
+    return xd, adj, mask, e
+
+
+def _pool_dense(s: Tensor, x: Tensor, adj: Tensor, e: Optional[Tensor], node_mask: Tensor):
+    """``Sᵀ X``, ``Sᵀ A S`` and ``Sᵀ E_c S`` for every channel ``c`` (padding rows of S zeroed)."""
+    s = s * node_mask.unsqueeze(-1).to(s.dtype)
+    st = s.transpose(1, 2)
+    xp = st @ x
+    ap = st @ adj @ s
+    ep = None
+    if e is not None:
+        ep = torch.einsum("bnk,bnmc,bml->bklc", s, e, s)
+    return xp, ap, ep
+
+
+# --------------------------------------------------------------------------- poolers
+@register("gmpool")
+class GMPool(Pooler):
+    r"""GMPool: ``S`` is a square root of the learned grouping matrix (see module docstring).
+
+    Args:
+        in_channels: node embedding size ``F`` (the grouping classifier is ``F × 1``).
+        decomposition: ``"eigh"`` (``S = O √Λ₊`` with :class:`StableEigh`, variable number of
+            clusters) or ``"newton_schulz"`` (``S = M₊^{1/2}``, ``n`` columns, no eigenvalues).
+        k: force this many clusters (top-``k`` eigen-directions), ``None`` = rank of ``M``.
+        rank_tol: eigenvalues above ``rank_tol · λ_max`` count towards the rank.
+        eps: gap/eigenvalue threshold of the stable backward.
+        num_iters: Newton-Schulz iterations.
+
+    Input: PyG-style ``(x, edge_index, batch, edge_attr, edge_weight)``, or a dense batch
+    ``x [B, N, F]`` with ``adj=[B, N, N]``, ``mask=[B, N]`` and optionally
+    ``edge_attr=[B, N, N, D]``. Output: a dense :class:`PoolingOutput` (``x [B, K, F]``,
+    ``adj [B, K, K]``, ``mask [B, K]`` the supernodes each graph really has, ``edge_attr
+    [B, K, K, D]``); ``so.extra`` holds ``M``, the eigenvalues and the cluster counts.
+    """
+
+    is_dense = True
+    is_trainable = True
+    has_aux_loss = False
+    is_precomputable = False
+
+    def __init__(
+        self,
+        in_channels: int,
+        decomposition: str = "eigh",
+        k: Optional[int] = None,
+        rank_tol: float = 1e-2,
+        eps: float = 1e-6,
+        num_iters: int = 20,
+    ):
+        super().__init__()
+        if decomposition not in ("eigh", "newton_schulz"):
+            raise ValueError(f"decomposition must be 'eigh' or 'newton_schulz', got {decomposition!r}")
+        if k is not None:
+            check_positive_int(k, "k")
+            if decomposition != "eigh":
+                raise ValueError("k (a forced number of clusters) needs decomposition='eigh'")
+        if not (isinstance(rank_tol, (int, float)) and 0.0 <= rank_tol < 1.0):
+            raise ValueError(f"rank_tol must be a number in [0, 1), got {rank_tol!r}")
+        if not (isinstance(eps, (int, float)) and eps > 0):
+            raise ValueError(f"eps must be a positive number, got {eps!r}")
+        check_positive_int(num_iters, "num_iters")
+        self.grouping = GroupingMatrix(in_channels)
+        self.decomposition, self.k, self.rank_tol, self.eps, self.num_iters = (
+            decomposition, k, float(rank_tol), float(eps), num_iters,
+        )
+
+    def select_dense(self, x: Tensor, mask: Tensor) -> SelectOutput:
+        m = self.grouping(x, mask)
+        if self.decomposition == "newton_schulz":
+            s = psd_sqrt_newton_schulz(m, self.num_iters) * mask.unsqueeze(-1).to(m.dtype)
+            so = SelectOutput.from_dense(s, mask, cluster_mask=mask)
+            so.extra.update(M=m, num_clusters=mask.sum(-1))
+            return so
+        s, lam = eigh_sqrt(m, mask, self.eps)
+        if self.k is not None:
+            kk = min(self.k, s.size(-1))
+            keep = torch.zeros_like(lam, dtype=torch.bool)
+            keep[:, :kk] = True
+            keep &= lam > self.eps
+        else:
+            keep = lam > self.rank_tol * lam[:, :1].clamp(min=self.eps)
+        # Padding eigen-directions have λ = 0, so they are never kept.
+        kmax = max(int(keep.sum(-1).max()), 1)
+        s = (s * keep.unsqueeze(-2).to(s.dtype))[:, :, :kmax]
+        cmask = keep[:, :kmax]
+        so = SelectOutput.from_dense(s, mask, cluster_mask=cmask)
+        so.extra.update(M=m, eigenvalues=lam, num_clusters=keep.sum(-1), effective_rank=effective_rank(lam, None))
+        return so
+
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+        adj: Optional[Tensor] = None,
+        mask: Optional[Tensor] = None,
+    ) -> PoolingOutput:
+        xd, ad, mask, e = _densify(self, x, edge_index, batch, edge_attr, edge_weight, adj, mask)
+        so = self.select_dense(xd, mask)
+        xp, ap, ep = _pool_dense(so.s, xd, ad, e, mask)
+        cm = so.cluster_mask
+        xp = xp * cm.unsqueeze(-1).to(xp.dtype)
+        return PoolingOutput(x=xp, so=so, adj=ap, mask=cm, edge_attr=ep, losses={})
+
+
+@register("ngmpool")
+class NGMPool(GMPool):
+    r"""NGMPool: ``X' = M X``, ``A' = M A M``, ``E'_c = M E_c M`` (``S := M``; see the module
+    docstring). Same input and output as :class:`GMPool`; ``K = N`` per graph."""
+
+    def __init__(self, in_channels: int):
+        super().__init__(in_channels)
+
+    def select_dense(self, x: Tensor, mask: Tensor) -> SelectOutput:
+        m = self.grouping(x, mask)
+        so = SelectOutput.from_dense(m, mask, cluster_mask=mask)
+        so.extra.update(M=m, num_clusters=mask.sum(-1))
+        return so
