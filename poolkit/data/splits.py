@@ -1,0 +1,92 @@
+"""Deterministic train/val/test splits: random and Bemis–Murcko scaffold splits."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["random_split", "scaffold_split", "stratified_kfold"]
+
+
+def _check_fractions(fractions: Sequence[float]) -> List[float]:
+    fr = [float(f) for f in fractions]
+    if not fr or any(f < 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6:
+        raise ValueError(f"fractions must be non-negative and sum to 1, got {tuple(fractions)}")
+    return fr
+
+
+def _sizes(n: int, fr: List[float]) -> List[int]:
+    sizes = [int(round(f * n)) for f in fr[:-1]]
+    sizes.append(n - sum(sizes))
+    if sizes[-1] < 0:
+        sizes[-2] += sizes[-1]
+        sizes[-1] = 0
+    return sizes
+
+
+def random_split(n: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Tuple[np.ndarray, ...]:
+    """Shuffle ``range(n)`` with ``seed`` and cut it by ``fractions``; returns one index
+    array per fraction (disjoint, covering every index, the same for the same seed)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    fr = _check_fractions(fractions)
+    perm = np.random.default_rng(seed).permutation(int(n))
+    out, start = [], 0
+    for size in _sizes(int(n), fr):
+        out.append(np.sort(perm[start:start + size]))
+        start += size
+    return tuple(out)
+
+
+def murcko_scaffold(smiles: str) -> str:
+    """Bemis–Murcko scaffold SMILES (empty string for acyclic or unparsable molecules)."""
+    from rdkit import Chem, RDLogger
+    from rdkit.Chem.Scaffolds import MurckoScaffold
+
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        mol = Chem.MolFromSmiles(smiles)
+        if mol is None:
+            return ""
+        return MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=False)
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+
+
+def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Tuple[np.ndarray, ...]:
+    """Group molecules by scaffold so no scaffold is in two parts.
+
+    Large scaffold groups are placed first (into the first part that still has room, as in
+    the usual deterministic scaffold split); groups of equal size are ordered by a shuffle
+    with ``seed``, so different seeds give different but reproducible splits.
+    """
+    fr = _check_fractions(fractions)
+    n = len(smiles)
+    groups = defaultdict(list)
+    for i, s in enumerate(smiles):
+        groups[murcko_scaffold(s)].append(i)
+    rng = np.random.default_rng(seed)
+    keys = list(groups)
+    order = rng.permutation(len(keys))
+    keys = [keys[i] for i in order]
+    keys.sort(key=lambda k: -len(groups[k]))  # stable: ties keep the shuffled order
+    caps = _sizes(n, fr)
+    parts: List[List[int]] = [[] for _ in fr]
+    for k in keys:
+        g = groups[k]
+        for p in range(len(parts)):
+            if len(parts[p]) + len(g) <= caps[p] or p == len(parts) - 1:
+                parts[p].extend(g)
+                break
+    return tuple(np.array(sorted(p), dtype=np.int64) for p in parts)
+
+
+def stratified_kfold(y: Sequence, k: int = 10, seed: int = 0) -> List[Tuple[np.ndarray, np.ndarray]]:
+    """``k`` (train, test) index pairs with class proportions kept (graph classification
+    protocols use 10 folds)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    y = np.asarray(y).reshape(len(y), -1)[:, 0]
+    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return [(tr, te) for tr, te in skf.split(np.zeros(len(y)), y)]
