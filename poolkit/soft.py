@@ -1,0 +1,363 @@
+r"""Soft-clustering pooling: DiffPool, MinCutPool, DMoN and TVGNN.
+
+All four learn a dense assignment matrix from the node features,
+
+.. math::  S = \mathrm{softmax}(\mathrm{MLP}(X)) \in [0, 1]^{N \times K},
+           \qquad \textstyle\sum_k S_{ik} = 1,
+
+so each node belongs to each of the ``K`` supernodes with a soft *membership*. Reduce and
+Connect are the SRC defaults :math:`X' = S^\top X` and :math:`A' = S^\top A S`; MinCut,
+DMoN and TVGNN then drop the self-loops of :math:`A'` and normalise it symmetrically,
+:math:`A' \leftarrow D'^{-1/2} A' D'^{-1/2}`, as their papers do. Left alone, ``S``
+collapses (every node in one cluster, or every node spread evenly over all clusters), so
+each method adds an auxiliary loss with two parts: a **topology** term (connected nodes
+should share a cluster) and a **quality** term (clusters should be crisp and balanced).
+
+=========  =====================================================  =============================================
+method     topology term                                          quality term
+=========  =====================================================  =============================================
+diffpool   ``link``  :math:`\|A - SS^\top\|_F / N^2`                ``entropy`` :math:`\frac1N\sum_i H(S_i)`
+mincut     ``cut``   :math:`-\mathrm{Tr}(S^\top AS)/\mathrm{Tr}(S^\top DS)`  ``ortho`` :math:`\|\frac{S^\top S}{\|S^\top S\|_F} - \frac{I_K}{\sqrt K}\|_F`
+dmon       ``spectral`` :math:`-\frac{1}{2m}\mathrm{Tr}(S^\top B S)`, :math:`B = A - \frac{dd^\top}{2m}`  ``cluster`` :math:`\frac{\sqrt K}{N}\|\sum_i S_i\|_2 - 1`
+tvgnn      ``tv`` :math:`\frac{1}{2E}\sum_{(i,j)} a_{ij}\|s_i - s_j\|_1`   ``balance`` :math:`1 - \frac{1}{N(K-1)}\sum_k \|S_{:,k} - \mathrm{quant}_\rho(S_{:,k})\|_{1,\rho}`
+=========  =====================================================  =============================================
+
+References: Ying et al., "Hierarchical Graph Representation Learning with Differentiable
+Pooling", NeurIPS 2018 (DiffPool); Bianchi, Grattarola and Alippi, "Spectral Clustering
+with Graph Neural Networks for Graph Pooling", ICML 2020 (MinCutPool); Tsitsulin et al.,
+"Graph Clustering with Graph Neural Networks", JMLR 2023 (DMoN); Hansen and Bianchi,
+"Total Variation Graph Neural Networks", ICML 2023 (TVGNN, asymmetric Cheeger cut).
+
+Every loss is computed **per graph** (padding ignored, ``N`` = that graph's node count)
+and averaged over the graphs of the batch, so it does not depend on batch size or
+padding. Differences from PyTorch Geometric (``torch_geometric.nn.dense``), checked in
+``tests/test_soft.py``: DiffPool's link loss there is one Frobenius norm over the whole
+padded batch divided by ``B·N_max²`` (ours: per graph, equal for a single graph); its
+entropy averages over padding rows too; DMoN's cluster loss there divides the ``[B]``
+norms by a ``[B, 1]`` node count, which broadcasts to a ``[B, B]`` matrix mixing graphs
+(PyG issue 10148; equal to ours only when all graphs have the same size).
+
+Subclasses may override :meth:`DenseSoftPool.select` (for instance with a fixed random
+``S``) and keep Reduce, Connect and the losses; the loss functions are public
+(:func:`diffpool_losses`, :func:`mincut_losses`, :func:`dmon_losses`, :func:`tvgnn_losses`).
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .src import (
+    Pooler,
+    PoolingOutput,
+    SelectOutput,
+    check_graph_inputs,
+    check_positive_int,
+    dense_connect,
+    dense_lift,
+    dense_reduce,
+    register,
+)
+
+__all__ = [
+    "DenseSoftPool", "DiffPool", "MinCutPool", "DMoNPool", "TVGNNPool",
+    "to_dense_inputs", "normalize_pooled_adj",
+    "diffpool_losses", "mincut_losses", "dmon_losses", "tvgnn_losses", "LOSS_PARTS",
+]
+
+EPS = 1e-15
+
+#: For each method, which loss is the topology term and which the quality term.
+LOSS_PARTS = {
+    "diffpool": {"topology": "link", "quality": "entropy"},
+    "mincut": {"topology": "cut", "quality": "ortho"},
+    "dmon": {"topology": "spectral", "quality": "cluster"},
+    "tvgnn": {"topology": "tv", "quality": "balance"},
+}
+
+
+# --------------------------------------------------------------------------- helpers
+def to_dense_inputs(
+    x: Tensor,
+    edge_index: Optional[Tensor] = None,
+    batch: Optional[Tensor] = None,
+    edge_weight: Optional[Tensor] = None,
+    adj: Optional[Tensor] = None,
+    mask: Optional[Tensor] = None,
+) -> Tuple[Tensor, Tensor, Tensor]:
+    """Return ``(x [B,N,F], adj [B,N,N], mask [B,N])`` from PyG input or a dense batch.
+
+    PyG input: ``x [N,F]`` with ``edge_index`` (and ``batch``, ``edge_weight``). Dense input:
+    ``x [B,N,F]`` (or ``[N,F]``) with ``adj [B,N,N]`` (or ``[N,N]``) and an optional
+    ``mask``; a 3-D ``x`` may also get its adjacency as the second positional argument.
+    """
+    if isinstance(x, Tensor) and x.dim() == 3 and adj is None:
+        adj, edge_index = edge_index, None
+    if adj is not None:
+        if not isinstance(x, Tensor) or x.dim() not in (2, 3):
+            raise ValueError(f"x must have shape [B, N, F] or [N, F], got {getattr(x, 'shape', type(x))}")
+        if x.dim() == 2:
+            x = x.unsqueeze(0)
+        if adj.dim() == 2:
+            adj = adj.unsqueeze(0)
+        b, n, _ = x.shape
+        if adj.shape != (b, n, n):
+            raise ValueError(f"adj must have shape [{b}, {n}, {n}] to match x {tuple(x.shape)}, got {tuple(adj.shape)}")
+        if mask is None:
+            mask = torch.ones(b, n, dtype=torch.bool, device=x.device)
+        elif mask.shape != (b, n):
+            raise ValueError(f"mask must have shape [{b}, {n}], got {tuple(mask.shape)}")
+        return x, adj.to(x.dtype), mask.bool()
+    if edge_index is None:
+        raise ValueError("give edge_index (PyG input) or adj (dense input)")
+    check_graph_inputs(x, edge_index, batch, None, edge_weight)
+    from torch_geometric.utils import to_dense_adj, to_dense_batch
+
+    if batch is None:
+        batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+    xd, mask = to_dense_batch(x, batch)
+    w = None if edge_weight is None else edge_weight.to(x.dtype)
+    a = to_dense_adj(edge_index, batch, edge_attr=w, max_num_nodes=xd.size(1), batch_size=xd.size(0))
+    return xd, a.to(x.dtype), mask
+
+
+def _masked(adj: Tensor, s: Tensor, mask: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Zero padding rows/columns; return ``(adj, s, mask, n)`` with ``n`` nodes per graph."""
+    if s.dim() == 2:
+        s, adj = s.unsqueeze(0), adj.unsqueeze(0)
+        mask = None if mask is None else mask.view(1, -1)
+    if adj.shape != (s.size(0), s.size(1), s.size(1)):
+        raise ValueError(f"adj must have shape [{s.size(0)}, {s.size(1)}, {s.size(1)}] to match s, got {tuple(adj.shape)}")
+    if mask is None:
+        mask = torch.ones(s.shape[:2], dtype=torch.bool, device=s.device)
+    m = mask.to(s.dtype)
+    s = s * m.unsqueeze(-1)
+    adj = adj.to(s.dtype) * m.unsqueeze(-1) * m.unsqueeze(-2)
+    return adj, s, mask.bool(), m.sum(1)
+
+
+def _reduce(v: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return v.mean()
+    if reduction == "none":
+        return v
+    raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}")
+
+
+def _trace(m: Tensor) -> Tensor:
+    return torch.diagonal(m, dim1=-2, dim2=-1).sum(-1)
+
+
+def normalize_pooled_adj(adj: Tensor) -> Tensor:
+    r"""Zero the diagonal of ``A'`` and return :math:`D'^{-1/2} A' D'^{-1/2}`."""
+    adj = adj - torch.diag_embed(torch.diagonal(adj, dim1=-2, dim2=-1))
+    d = adj.sum(-1)
+    pos = d > 0
+    inv = torch.where(pos, torch.where(pos, d, torch.ones_like(d)).rsqrt(), torch.zeros_like(d))
+    return adj * inv.unsqueeze(-1) * inv.unsqueeze(-2)
+
+
+# --------------------------------------------------------------------------- losses
+def diffpool_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean") -> Dict[str, Tensor]:
+    r"""DiffPool: ``link`` :math:`= \|A - SS^\top\|_F / N^2` and ``entropy``
+    :math:`= \frac1N \sum_i -\sum_k S_{ik}\log S_{ik}`; both 0 at a hard ``S`` with
+    :math:`A = SS^\top` (disjoint cliques with self-loops)."""
+    adj, s, mask, n = _masked(adj, s, mask)
+    n = n.clamp(min=1)
+    link = torch.linalg.matrix_norm(adj - s @ s.transpose(1, 2)) / n**2
+    ent = (-s * torch.log(s + EPS)).sum(-1).sum(-1) / n
+    return {"link": _reduce(link, reduction), "entropy": _reduce(ent, reduction)}
+
+
+def mincut_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean") -> Dict[str, Tensor]:
+    r"""MinCutPool: ``cut`` :math:`= -\mathrm{Tr}(S^\top A S)/\mathrm{Tr}(S^\top D S)` (−1 when
+    no edge leaves a cluster; 0 for a graph without edges) and ``ortho``
+    :math:`= \|S^\top S/\|S^\top S\|_F - I_K/\sqrt K\|_F` (0 for equal-size hard clusters)."""
+    adj, s, mask, n = _masked(adj, s, mask)
+    num = _trace(s.transpose(1, 2) @ adj @ s)
+    den = (adj.sum(-1).unsqueeze(-1) * s * s).sum((-1, -2))
+    cut = -num / (den + EPS)
+    ss = s.transpose(1, 2) @ s
+    k = s.size(-1)
+    eye = torch.eye(k, dtype=s.dtype, device=s.device) / k**0.5
+    ortho = torch.linalg.matrix_norm(ss / (torch.linalg.matrix_norm(ss, keepdim=True) + EPS) - eye)
+    return {"cut": _reduce(cut, reduction), "ortho": _reduce(ortho, reduction)}
+
+
+def dmon_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean") -> Dict[str, Tensor]:
+    r"""DMoN: ``spectral`` :math:`= -\frac{1}{2m}\mathrm{Tr}(S^\top B S)` with the modularity
+    matrix :math:`B = A - dd^\top/2m` (minus the modularity of a hard partition; 0 without
+    edges) and ``cluster`` :math:`= \frac{\sqrt K}{N}\|\sum_i S_i\|_2 - 1` (0 for equal-size
+    clusters, :math:`\sqrt K - 1` when all nodes share one cluster), with each graph's own ``N``."""
+    adj, s, mask, n = _masked(adj, s, mask)
+    d = adj.sum(-1)
+    two_m = d.sum(-1)
+    sd = (s * d.unsqueeze(-1)).sum(1)  # [B, K] = S^T d
+    tr = _trace(s.transpose(1, 2) @ adj @ s) - (sd * sd).sum(-1) / two_m.clamp(min=EPS)
+    spectral = torch.where(two_m > 0, -tr / two_m.clamp(min=EPS), torch.zeros_like(tr))
+    k = s.size(-1)
+    cluster = torch.linalg.vector_norm(s.sum(1), dim=-1) * k**0.5 / n.clamp(min=1) - 1
+    return {"spectral": _reduce(spectral, reduction), "cluster": _reduce(cluster, reduction)}
+
+
+def tvgnn_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean") -> Dict[str, Tensor]:
+    r"""TVGNN (asymmetric Cheeger cut): ``tv`` :math:`= \frac{1}{2E}\sum_{i,j} a_{ij}\|s_i-s_j\|_1`
+    over ordered pairs, ``E`` the number of (undirected) edges, in [0, 1] and 0 when no edge
+    crosses clusters; ``balance`` :math:`= 1 - \frac{1}{N\rho}\sum_k\|S_{:,k} -
+    \mathrm{quant}_\rho(S_{:,k})\|_{1,\rho}` with :math:`\rho = K-1`, the asymmetric norm
+    :math:`|x|_\rho = \rho x` for :math:`x \ge 0`, :math:`-x` otherwise, and
+    :math:`\mathrm{quant}_\rho` the :math:`(\lfloor N/K\rfloor+1)`-th largest entry of the
+    column; in [0, 1], 0 for equal-size hard clusters, 1 for a collapsed or uniform ``S``."""
+    adj, s, mask, n = _masked(adj, s, mask)
+    b, nmax, k = s.shape
+    # Total variation over the non-zero entries of A only (O(E K) memory, not O(N^2 K)).
+    g, i, j = adj.nonzero(as_tuple=True)
+    w = adj[g, i, j]
+    tv_e = w * (s[g, i] - s[g, j]).abs().sum(-1)
+    tv = s.new_zeros(b).index_add_(0, g, tv_e)
+    n_edges = torch.bincount(g, minlength=b).to(s.dtype)
+    tv = tv / (2 * n_edges.clamp(min=1))
+    if k == 1:
+        balance = s.new_zeros(b)
+    else:
+        srt = torch.sort(s.masked_fill(~mask.unsqueeze(-1), float("-inf")), dim=1, descending=True).values
+        idx = torch.minimum(torch.div(n, k, rounding_mode="floor"), (n - 1).clamp(min=0)).long()
+        quant = srt.gather(1, idx.view(b, 1, 1).expand(b, 1, k))
+        quant = torch.where(torch.isfinite(quant), quant, torch.zeros_like(quant))
+        diff = s - quant
+        asym = torch.where(diff >= 0, (k - 1) * diff, -diff) * mask.unsqueeze(-1).to(s.dtype)
+        balance = 1 - asym.sum((-1, -2)) / (n.clamp(min=1) * (k - 1))
+    return {"tv": _reduce(tv, reduction), "balance": _reduce(balance, reduction)}
+
+
+# --------------------------------------------------------------------------- poolers
+class DenseSoftPool(Pooler):
+    r"""Shared Select / Reduce / Connect of the soft-clustering poolers.
+
+    ``S = softmax(MLP(X))`` with an MLP ``in_channels → hidden_channels… → k`` (one linear
+    layer when ``hidden_channels`` is ``None``). Call it with PyG input
+    ``pool(x, edge_index, batch)`` or with a dense batch ``pool(x, adj, mask=mask)``; it
+    returns a dense :class:`~poolkit.src.PoolingOutput` (``x [B,K,F]``, ``adj [B,K,K]``).
+    """
+
+    is_dense = True
+    is_trainable = True
+    has_aux_loss = True
+    normalize_adj: bool = True
+    loss_fn = None  # set by each subclass
+
+    def __init__(
+        self,
+        in_channels: int,
+        k: int,
+        hidden_channels: Union[None, int, Sequence[int]] = None,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.k = check_positive_int(k, "k")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+        self.dropout = float(dropout)
+        hidden = [] if hidden_channels is None else (
+            [hidden_channels] if isinstance(hidden_channels, int) else list(hidden_channels))
+        sizes = [self.in_channels] + [check_positive_int(h, "hidden_channels") for h in hidden] + [self.k]
+        layers = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        self.mlp = torch.nn.Sequential(*layers[:-1])
+
+    def reset_parameters(self) -> None:
+        for m in self.mlp:
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+
+    # ---- SRC ------------------------------------------------------------------------
+    def select(self, x: Tensor, adj: Optional[Tensor] = None, mask: Optional[Tensor] = None, **kwargs) -> SelectOutput:
+        """``S = softmax(MLP(X))`` for a dense batch ``x [B,N,F]``; padding rows are zero."""
+        if x.size(-1) != self.in_channels:
+            raise ValueError(f"x has {x.size(-1)} features but in_channels={self.in_channels}")
+        logits = F.dropout(self.mlp(x), self.dropout, self.training)
+        s = torch.softmax(logits, dim=-1)
+        if mask is not None:
+            s = s * mask.unsqueeze(-1).to(s.dtype)
+        return SelectOutput.from_dense(s, mask)
+
+    def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
+        return dense_reduce(x, so.s, so.mask)
+
+    def connect(self, adj: Tensor, so: SelectOutput) -> Tensor:
+        out = dense_connect(adj, so.s, so.mask)
+        return normalize_pooled_adj(out) if self.normalize_adj else out
+
+    def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
+        return dense_lift(x_pool, so.s, so.mask)
+
+    def losses(self, adj: Tensor, so: SelectOutput) -> Dict[str, Tensor]:
+        return type(self).loss_fn(adj, so.s, so.mask)
+
+    def forward(
+        self,
+        x: Tensor,
+        edge_index: Optional[Tensor] = None,
+        batch: Optional[Tensor] = None,
+        edge_attr: Optional[Tensor] = None,
+        edge_weight: Optional[Tensor] = None,
+        adj: Optional[Tensor] = None,
+        mask: Optional[Tensor] = None,
+        **kwargs,
+    ) -> PoolingOutput:
+        x, adj, mask = to_dense_inputs(x, edge_index, batch, edge_weight, adj, mask)
+        so = self.select(x, adj=adj, mask=mask, **kwargs)
+        b, k = so.s.size(0), so.s.size(-1)
+        return PoolingOutput(
+            x=self.reduce(x, so),
+            so=so,
+            adj=self.connect(adj, so),
+            mask=torch.ones(b, k, dtype=torch.bool, device=x.device),
+            losses=self.losses(adj, so),
+        )
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, in_channels={self.in_channels}, k={self.k}"
+
+
+@register("diffpool")
+class DiffPool(DenseSoftPool):
+    r"""DiffPool (Ying et al. 2018): :math:`X' = S^\top X`, :math:`A' = S^\top A S` (no
+    normalisation); losses ``link`` and ``entropy`` (:func:`diffpool_losses`). The paper
+    computes ``S`` with a GNN; here the GNN layers before the pooler play that role."""
+
+    normalize_adj = False
+    loss_fn = staticmethod(diffpool_losses)
+
+
+@register("mincut")
+class MinCutPool(DenseSoftPool):
+    r"""MinCutPool (Bianchi et al. 2020): :math:`X' = S^\top X`,
+    :math:`A' = D'^{-1/2}(S^\top A S - \mathrm{diag})D'^{-1/2}`; losses ``cut`` and ``ortho``
+    (:func:`mincut_losses`)."""
+
+    loss_fn = staticmethod(mincut_losses)
+
+
+@register("dmon")
+class DMoNPool(DenseSoftPool):
+    r"""DMoN (Tsitsulin et al. 2023): :math:`X' = \mathrm{SELU}(S^\top X)`, ``A'`` as MinCut;
+    losses ``spectral`` (minus modularity) and ``cluster`` (:func:`dmon_losses`)."""
+
+    loss_fn = staticmethod(dmon_losses)
+
+    def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
+        return F.selu(dense_reduce(x, so.s, so.mask))
+
+
+@register("tvgnn")
+class TVGNNPool(DenseSoftPool):
+    r"""TVGNN's asymmetric Cheeger cut pooling (Hansen & Bianchi 2023): ``X'``, ``A'`` as
+    MinCut; losses ``tv`` (graph total variation of ``S``) and ``balance`` (asymmetric
+    ℓ1 norm around the :math:`\rho`-quantile) (:func:`tvgnn_losses`)."""
+
+    loss_fn = staticmethod(tvgnn_losses)
