@@ -1,0 +1,656 @@
+r"""One-over-K pooling: Graclus, Node Decimation Pooling (NDP) and k-MIS.
+
+These poolers extend the "keep one sample out of K" idea of pooling on grids and
+sequences to graphs. None of them looks at node features or has parameters, so the
+whole pooling pyramid can be computed once per graph, before training
+(:class:`Precoarsen`). In SRC terms (see :mod:`poolkit.src`):
+
+**Graclus** (Dhillon, Guan and Kulis, TPAMI 2007). *Select* is a greedy heavy-edge
+matching: every node is merged with at most one neighbour, preferring the edge of largest
+normalised-cut weight
+
+.. math::  c_{ij} = a_{ij}\,\Big(\frac{1}{d_i} + \frac{1}{d_j}\Big),\qquad d_i = \sum_j a_{ij},
+
+so ``S`` has one column per pair or unmatched node (about ``N/2`` columns). *Reduce* is
+``Sᵀ X`` (or mean/max), *Connect* is ``Sᵀ A S`` without self-loops. Repeating it gives
+the multi-level coarsening of the paper (``levels``).
+
+**NDP** (Bianchi, Grattarola, Livi and Alippi, TNNLS 2020). *Select* approximates the
+MAXCUT with the sign of the eigenvector ``u_max`` of the largest eigenvalue of the
+normalised Laplacian ``L_s = I - D^{-1/2} A D^{-1/2}``; one side of the cut is kept
+(``S`` selects columns of the identity). When the spectral cut removes less than half the
+edge weight (tiny graphs, some non-bipartite graphs) a local search flips single nodes
+until every node has at least half of its edge weight across the cut, which guarantees a
+cut of at least one half. *Reduce* keeps the features of the kept nodes. *Connect* is the
+Kron reduction of the Laplacian ``L = D - A``, the Schur complement
+
+.. math::  L' = L_{++} - L_{+-}\,L_{--}^{-1}\,L_{-+},
+
+which links two kept nodes when a walk joins them through dropped nodes; ``A' = -L'``
+off the diagonal, and weights below ``sparsify`` are dropped.
+
+**k-MIS** (Bacciu, Conte, Grossi, Landolfi and Marino, 2022/2023). *Select* greedily
+builds a maximal ``k``-independent set (pairwise hop distance larger than ``k``), taking
+nodes in the order of a ranking (highest degree first by default), and assigns every node
+to the best-ranked MIS node within ``k`` hops. ``k = 1`` is an ordinary maximal
+independent set; larger ``k`` pools more aggressively. *Reduce* is sum/mean/max over the
+cluster or ``keep`` (the MIS node's own features); *Connect* is ``Sᵀ A S`` without
+self-loops.
+
+Permutation behaviour: the three selections depend on node order only through tie
+breaking. Graclus breaks ties between equal weights with a node priority (the node index,
+or a random permutation drawn from ``seed``); k-MIS breaks ties of its ranking the same
+way; NDP depends on the order only through the sign of ``u_max`` and exact eigenvalue
+ties. With distinct edge weights (Graclus) or distinct scores (k-MIS), relabelling the
+nodes relabels the output (``tests/test_one_over_k.py`` checks it).
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .src import (
+    Pooler,
+    SelectOutput,
+    check_graph_inputs,
+    check_positive_int,
+    register,
+    sparse_connect,
+    sparse_reduce,
+)
+
+__all__ = [
+    "graclus_cluster",
+    "ndp_partition",
+    "kron_reduction",
+    "kron_reduce_dense",
+    "kmis_select",
+    "Graclus",
+    "NDP",
+    "KMIS",
+    "PyramidData",
+    "Precoarsen",
+    "pyramid_level",
+]
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_structure(edge_index: Tensor, num_nodes: int, edge_weight: Optional[Tensor], batch: Optional[Tensor]) -> None:
+    if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) or num_nodes < 0:
+        raise ValueError(f"num_nodes must be an integer >= 0, got {num_nodes!r}")
+    check_graph_inputs(torch.empty(num_nodes, 0), edge_index, batch, None, edge_weight)
+    if edge_weight is not None and edge_weight.numel() and bool((edge_weight < 0).any()):
+        raise ValueError("edge_weight must be non-negative")
+    if batch is not None and edge_index.numel() and bool((batch[edge_index[0]] != batch[edge_index[1]]).any()):
+        raise ValueError("edge_index joins nodes of different graphs in batch")
+
+
+def _undirected(edge_index: Tensor, num_nodes: int, edge_weight: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+    """Unique undirected edges ``u < v`` with the weight of ``(A + Aᵀ)/2``; self-loops and
+    zero weights removed (float64 weights)."""
+    row, col = edge_index[0].long().cpu(), edge_index[1].long().cpu()
+    w = torch.ones(row.numel(), dtype=torch.float64) if edge_weight is None else edge_weight.detach().cpu().double().view(-1)
+    keep = (row != col) & (w > 0)
+    row, col, w = row[keep], col[keep], w[keep]
+    lo, hi = torch.minimum(row, col), torch.maximum(row, col)
+    key, inv = torch.unique(lo * max(num_nodes, 1) + hi, return_inverse=True)
+    ws = torch.zeros(key.numel(), dtype=torch.float64).index_add_(0, inv, w) / 2
+    return key // max(num_nodes, 1), key % max(num_nodes, 1), ws
+
+
+def _priority(num_nodes: int, seed: Optional[int]) -> Tensor:
+    """A unique priority per node: the index, or a seeded random permutation."""
+    if seed is None:
+        return torch.arange(num_nodes)
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.randperm(num_nodes, generator=g)
+
+
+# --------------------------------------------------------------------------- Graclus
+def graclus_cluster(
+    edge_index: Tensor,
+    num_nodes: int,
+    edge_weight: Optional[Tensor] = None,
+    batch: Optional[Tensor] = None,
+    seed: Optional[int] = None,
+    mode: str = "greedy",
+) -> Tensor:
+    r"""Graclus matching: a cluster id per node (pairs of adjacent nodes or singletons).
+
+    Ids are consecutive and ordered by the smallest node of each cluster, so with a PyG
+    ``batch`` (nodes of a graph stored together) the clusters of graph ``b`` come before
+    those of graph ``b + 1``. The graph is symmetrised (``(A + Aᵀ)/2``), self-loops and
+    zero-weight edges are ignored, negative weights are rejected.
+
+    ``mode="greedy"`` (default, vectorised): edges are matched in decreasing order of the
+    normalised-cut weight ``a_ij (1/d_i + 1/d_j)``, ties broken by a node priority (the
+    node index when ``seed`` is ``None``, else a random permutation drawn from ``seed``).
+    It runs in rounds: every unmatched node points to its best unmatched neighbour and
+    mutual pairs are matched, which gives exactly the sequential greedy matching over the
+    sorted edges. ``mode="visit"`` is Dhillon et al.'s node-centric loop: nodes are visited
+    by priority and each unmatched node takes its best unmatched neighbour (slower, pure
+    Python). Both return a maximal matching.
+    """
+    _check_structure(edge_index, num_nodes, edge_weight, batch)
+    if mode not in ("greedy", "visit"):
+        raise ValueError(f"mode must be 'greedy' or 'visit', got {mode!r}")
+    n = num_nodes
+    device = edge_index.device
+    u, v, w = _undirected(edge_index, n, edge_weight)
+    deg = torch.zeros(n, dtype=torch.float64).index_add_(0, u, w).index_add_(0, v, w)
+    c = w * (1.0 / deg[u] + 1.0 / deg[v]) if u.numel() else w
+    prio = _priority(n, seed)
+    partner = torch.arange(n)
+    if mode == "greedy":
+        pu, pv = prio[u], prio[v]
+        order = np.lexsort((torch.minimum(pu, pv).numpy(), torch.maximum(pu, pv).numpy(), c.numpy()))
+        rank = torch.empty(u.numel(), dtype=torch.long)
+        rank[torch.from_numpy(order)] = torch.arange(u.numel())
+        matched = torch.zeros(n, dtype=torch.bool)
+        eu, ev, er = u, v, rank
+        while eu.numel():
+            best = torch.full((n,), -1, dtype=torch.long)
+            best.scatter_reduce_(0, torch.cat([eu, ev]), torch.cat([er, er]), reduce="amax")
+            mutual = (best[eu] == er) & (best[ev] == er)
+            mu, mv = eu[mutual], ev[mutual]
+            partner[mu], partner[mv] = mv, mu
+            matched[mu] = True
+            matched[mv] = True
+            alive = ~(matched[eu] | matched[ev])
+            eu, ev, er = eu[alive], ev[alive], er[alive]
+    else:
+        nbrs: List[List[Tuple[float, int, int]]] = [[] for _ in range(n)]
+        pl = prio.tolist()
+        for a, b, cw in zip(u.tolist(), v.tolist(), c.tolist()):
+            nbrs[a].append((cw, pl[b], b))
+            nbrs[b].append((cw, pl[a], a))
+        done = [False] * n
+        for node in torch.argsort(prio, descending=True).tolist():
+            if done[node]:
+                continue
+            done[node] = True
+            cand = [t for t in nbrs[node] if not done[t[2]]]
+            if cand:
+                other = max(cand)[2]
+                done[other] = True
+                partner[node], partner[other] = other, node
+    rep = torch.minimum(torch.arange(n), partner)
+    _, cluster = torch.unique(rep, return_inverse=True)
+    return cluster.to(device)
+
+
+def _graclus_levels(edge_index, num_nodes, edge_weight, batch, seed, levels, mode):
+    """Apply Graclus ``levels`` times; return the composed cluster vector and its size."""
+    cluster = torch.arange(num_nodes, device=edge_index.device)
+    ei, ew, n, b = edge_index, edge_weight, num_nodes, batch
+    for _ in range(levels):
+        cl = graclus_cluster(ei, n, ew, b, seed=seed, mode=mode)
+        k = int(cl.max()) + 1 if n else 0
+        so = SelectOutput.from_cluster_index(cl, k, batch=b)
+        ei, ew = sparse_connect(ei, so, ew)
+        cluster, n, b = cl[cluster], k, so.cluster_batch
+    return cluster, n
+
+
+@register("graclus")
+class Graclus(Pooler):
+    r"""Graclus pooling: merge matched pairs (about ``N / 2^levels`` supernodes).
+
+    Args:
+        levels: how many matchings to compose in one call (1 gives 1-over-2 pooling).
+        reduce_op: ``"sum"`` (``Sᵀ X``), ``"mean"`` or ``"max"``.
+        seed: tie-breaking priority (``None``: node index), see :func:`graclus_cluster`.
+        mode: ``"greedy"`` or ``"visit"``, see :func:`graclus_cluster`.
+
+    Example::
+
+        >>> pool = Graclus()
+        >>> out = pool(x, edge_index, batch)          # doctest: +SKIP
+        >>> out.x.shape[0] <= x.shape[0]              # doctest: +SKIP
+    """
+
+    is_precomputable = True
+
+    def __init__(self, levels: int = 1, reduce_op: str = "sum", seed: Optional[int] = None, mode: str = "greedy"):
+        super().__init__()
+        self.levels = check_positive_int(levels, "levels")
+        if reduce_op not in ("sum", "mean", "max"):
+            raise ValueError(f"reduce_op must be 'sum', 'mean' or 'max', got {reduce_op!r}")
+        self.reduce_op, self.seed, self.mode = reduce_op, seed, mode
+
+    def select(self, x, edge_index, batch=None, edge_weight=None, num_nodes=None, **kwargs) -> SelectOutput:
+        n = x.size(0) if num_nodes is None else num_nodes
+        cluster, k = _graclus_levels(edge_index, n, edge_weight, batch, self.seed, self.levels, self.mode)
+        return SelectOutput.from_cluster_index(cluster, k, batch=batch)
+
+    def extra_repr(self) -> str:
+        return f"levels={self.levels}, reduce_op={self.reduce_op!r}, seed={self.seed}"
+
+
+# --------------------------------------------------------------------------- NDP
+def kron_reduce_dense(L: Tensor, kept: Tensor) -> Tensor:
+    r"""Kron reduction of a dense Laplacian: ``L_{++} - L_{+-} L_{--}^{-1} L_{-+}``.
+
+    ``kept`` is a boolean mask or an index of the kept nodes. ``L_{--}`` must be
+    invertible (every connected component contains a kept node).
+    """
+    n = L.size(0)
+    mask = torch.zeros(n, dtype=torch.bool, device=L.device)
+    mask[kept] = True
+    p, m = mask.nonzero().view(-1), (~mask).nonzero().view(-1)
+    out = L[p][:, p]
+    if m.numel():
+        out = out - L[p][:, m] @ torch.linalg.solve(L[m][:, m], L[m][:, p])
+    return out
+
+
+def _maxcut_side(A: np.ndarray) -> np.ndarray:
+    """Boolean mask of the kept side of NDP's MAXCUT on one graph's dense adjacency."""
+    n = A.shape[0]
+    d = A.sum(1)
+    if n == 1 or d.sum() == 0:
+        return np.ones(n, dtype=bool)
+    inv = np.zeros(n)
+    inv[d > 0] = 1.0 / np.sqrt(d[d > 0])
+    Ls = np.diag((d > 0).astype(float)) - inv[:, None] * A * inv[None, :]
+    if n > 400:
+        from scipy.sparse import csr_matrix
+        from scipy.sparse.linalg import eigsh
+
+        _, vec = eigsh(csr_matrix(Ls), k=1, which="LA")
+        u = vec[:, 0]
+    else:
+        u = np.linalg.eigh(Ls)[1][:, -1]
+    z = np.where(u >= 0, 1.0, -1.0)
+    total = A.sum()
+    if (A * (z[:, None] != z[None, :])).sum() < 0.5 * total:
+        # Local search: flip a node while it has more weight on its own side.
+        gain = (A @ z) * z
+        while gain.max() > 1e-12:
+            i = int(np.argmax(gain))
+            z[i] = -z[i]
+            gain += 2.0 * A[i] * z[i] * z
+            gain[i] = -gain[i]
+    side = z > 0
+    # Keep the larger side (ties: the side of node 0) so the rule does not depend on the
+    # arbitrary sign of the eigenvector.
+    if side.sum() < n - side.sum() or (2 * side.sum() == n and not side[0]):
+        side = ~side
+    side[d == 0] = True  # an isolated node has no edge to carry its information away
+    return side
+
+
+def _components(n: int, u: Tensor, v: Tensor) -> np.ndarray:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    m = coo_matrix((np.ones(u.numel()), (u.numpy(), v.numpy())), shape=(n, n))
+    return connected_components(m, directed=False)[1]
+
+
+def _split_graphs(n: int, u: Tensor, v: Tensor, w: Tensor, batch: Optional[Tensor]):
+    """Yield ``(node_offset, n_g, u_g, v_g, w_g)`` per graph of a batch (local indices)."""
+    if batch is None:
+        yield 0, n, u, v, w
+        return
+    b = batch.cpu().long()
+    counts = torch.bincount(b, minlength=int(b.max()) + 1 if n else 0)
+    ptr = torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)])
+    g = b[u]
+    order = torch.argsort(g, stable=True)
+    u, v, w, g = u[order], v[order], w[order], g[order]
+    ecounts = torch.bincount(g, minlength=counts.numel()).tolist()
+    us, vs, ws = u.split(ecounts), v.split(ecounts), w.split(ecounts)
+    for i, ng in enumerate(counts.tolist()):
+        off = int(ptr[i])
+        yield off, ng, us[i] - off, vs[i] - off, ws[i]
+
+
+def ndp_partition(
+    edge_index: Tensor,
+    num_nodes: int,
+    edge_weight: Optional[Tensor] = None,
+    batch: Optional[Tensor] = None,
+    sparsify: float = 1e-2,
+) -> Tuple[Tensor, Tensor, Tensor]:
+    r"""NDP select + connect on every graph of a batch.
+
+    Returns ``(kept, edge_index', edge_weight')``: the sorted indices of the kept nodes
+    (supernode ``j`` is node ``kept[j]``) and the Kron-reduced, sparsified graph on them
+    (no self-loops, both directions stored). Every connected component keeps at least one
+    node, so ``L_{--}`` is invertible.
+    """
+    _check_structure(edge_index, num_nodes, edge_weight, batch)
+    if not (isinstance(sparsify, (int, float)) and sparsify >= 0):
+        raise ValueError(f"sparsify must be a number >= 0, got {sparsify!r}")
+    n = num_nodes
+    u, v, w = _undirected(edge_index, n, edge_weight)
+    kept_all, rows, cols, vals = [], [], [], []
+    n_kept = 0
+    for off, ng, ug, vg, wg in _split_graphs(n, u, v, w, batch):
+        if ng == 0:
+            continue
+        A = np.zeros((ng, ng))
+        ui, vi, wi = ug.numpy(), vg.numpy(), wg.numpy()
+        A[ui, vi] = wi
+        A[vi, ui] = wi
+        side = _maxcut_side(A)
+        comp = _components(ng, ug, vg) if ui.size else np.arange(ng)
+        has_kept = np.zeros(comp.max() + 1, dtype=bool)
+        has_kept[comp[side]] = True
+        for cid in np.nonzero(~has_kept)[0]:
+            side[np.nonzero(comp == cid)[0][0]] = True
+        p, m = np.nonzero(side)[0], np.nonzero(~side)[0]
+        L = np.diag(A.sum(1)) - A
+        Lr = L[np.ix_(p, p)]
+        if m.size:
+            Lr = Lr - L[np.ix_(p, m)] @ np.linalg.solve(L[np.ix_(m, m)], L[np.ix_(m, p)])
+        Ar = -Lr
+        np.fill_diagonal(Ar, 0.0)
+        r, c = np.nonzero(Ar > max(sparsify, 1e-12))
+        rows.append(r + n_kept)
+        cols.append(c + n_kept)
+        vals.append(Ar[r, c])
+        kept_all.append(p + off)
+        n_kept += p.size
+    dev = edge_index.device
+    dtype = edge_weight.dtype if edge_weight is not None and edge_weight.is_floating_point() else torch.float32
+    if not kept_all:
+        return torch.empty(0, dtype=torch.long, device=dev), torch.empty(2, 0, dtype=torch.long, device=dev), torch.empty(0, dtype=dtype, device=dev)
+    kept = torch.from_numpy(np.concatenate(kept_all)).long().to(dev)
+    ei = torch.from_numpy(np.stack([np.concatenate(rows), np.concatenate(cols)])).long().to(dev)
+    ew = torch.from_numpy(np.concatenate(vals)).to(dtype=dtype, device=dev)
+    return kept, ei, ew
+
+
+def kron_reduction(
+    edge_index: Tensor,
+    num_nodes: int,
+    kept: Tensor,
+    edge_weight: Optional[Tensor] = None,
+    sparsify: float = 0.0,
+) -> Tuple[Tensor, Tensor]:
+    """Kron-reduced graph on the ``kept`` nodes of one graph (``A' = -L'`` off the
+    diagonal), weights at or below ``sparsify`` dropped. Dense; for small graphs."""
+    u, v, w = _undirected(edge_index, num_nodes, edge_weight)
+    A = torch.zeros(num_nodes, num_nodes, dtype=torch.float64)
+    A[u, v] = w
+    A[v, u] = w
+    L = torch.diag(A.sum(1)) - A
+    Ar = -kron_reduce_dense(L, kept.cpu())
+    Ar.fill_diagonal_(0.0)
+    r, c = (Ar > max(sparsify, 1e-12)).nonzero(as_tuple=True)
+    return torch.stack([r, c]).to(edge_index.device), Ar[r, c].float().to(edge_index.device)
+
+
+@register("ndp")
+class NDP(Pooler):
+    r"""Node Decimation Pooling: keep one side of a spectral MAXCUT, Kron-reduce the graph.
+
+    Args:
+        sparsify: Kron-reduced edges with weight at or below this are dropped (the paper
+            uses ``1e-2``).
+
+    The pooled graph carries edge weights (``out.edge_weight``).
+    """
+
+    is_precomputable = True
+
+    def __init__(self, sparsify: float = 1e-2):
+        super().__init__()
+        self.sparsify = sparsify
+
+    def select(self, x, edge_index, batch=None, edge_weight=None, num_nodes=None, **kwargs) -> SelectOutput:
+        n = x.size(0) if num_nodes is None else num_nodes
+        kept, ei, ew = ndp_partition(edge_index, n, edge_weight, batch, sparsify=self.sparsify)
+        so = SelectOutput.from_kept_nodes(kept, n, batch=batch)
+        so.extra["edge_index"], so.extra["edge_weight"] = ei, ew
+        return so
+
+    def connect(self, edge_index, so, edge_weight=None):
+        if "edge_index" not in so.extra:
+            raise ValueError("NDP.connect needs the SelectOutput returned by NDP.select")
+        return so.extra["edge_index"], so.extra["edge_weight"]
+
+    def extra_repr(self) -> str:
+        return f"sparsify={self.sparsify}"
+
+
+# --------------------------------------------------------------------------- k-MIS
+def kmis_select(
+    edge_index: Tensor,
+    num_nodes: int,
+    k: int = 1,
+    edge_weight: Optional[Tensor] = None,
+    batch: Optional[Tensor] = None,
+    ranking: str = "degree",
+    score: Optional[Tensor] = None,
+    seed: Optional[int] = None,
+) -> Tuple[Tensor, Tensor]:
+    r"""Greedy maximal ``k``-independent set and the assignment of every node to it.
+
+    Returns ``(mis, cluster)``: the sorted indices of the MIS nodes and, for every node,
+    the id of its supernode (the position of an MIS node in ``mis``). Every node is within
+    ``k`` hops of its MIS node; MIS nodes are more than ``k`` hops apart.
+
+    The ranking decides which nodes enter first: ``"degree"`` (highest weighted degree
+    first), ``"score"`` (highest ``score`` first), ``"random"`` or ``"index"``; ties are
+    broken by the node priority (index, or a permutation drawn from ``seed``). Each
+    round takes every remaining node that ranks best within its ``k``-hop neighbourhood
+    and removes the ``k``-hop neighbourhoods of the new MIS nodes; every node is then
+    assigned to the best-ranked MIS node within ``k`` hops.
+    """
+    _check_structure(edge_index, num_nodes, edge_weight, batch)
+    check_positive_int(k, "k")
+    n = num_nodes
+    dev = edge_index.device
+    prio = _priority(n, seed).double()
+    u, v, w = _undirected(edge_index, n, edge_weight)
+    if ranking == "degree":
+        key = torch.zeros(n, dtype=torch.float64).index_add_(0, u, w).index_add_(0, v, w)
+    elif ranking == "score":
+        if score is None or score.numel() != n:
+            raise ValueError(f"score must hold one value per node ({n}) when ranking='score'")
+        key = score.detach().cpu().double().view(-1)
+    elif ranking in ("random", "index"):
+        key = torch.zeros(n, dtype=torch.float64)
+        if ranking == "random":
+            prio = _priority(n, 0 if seed is None else seed).double()
+    else:
+        raise ValueError(f"ranking must be 'degree', 'score', 'random' or 'index', got {ranking!r}")
+    order = np.lexsort((prio.numpy(), -key.numpy()))  # best first
+    rank = torch.empty(n, dtype=torch.long)
+    rank[torch.from_numpy(order)] = torch.arange(n)
+    src, dst = torch.cat([u, v]), torch.cat([v, u])
+
+    def spread_min(val: Tensor) -> Tensor:
+        for _ in range(k):
+            val = val.scatter_reduce(0, dst, val[src], reduce="amin", include_self=True)
+        return val
+
+    in_mis = torch.zeros(n, dtype=torch.bool)
+    covered = torch.zeros(n, dtype=torch.bool)
+    while not bool(covered.all()):
+        best = spread_min(torch.where(covered, torch.full_like(rank, n), rank))
+        new = (~covered) & (best == rank)
+        in_mis |= new
+        reach = new.clone()
+        for _ in range(k):
+            reach = reach.scatter_reduce(0, dst, reach[src], reduce="amax", include_self=True)
+        covered |= reach
+    mis = in_mis.nonzero().view(-1)
+    owner_rank = spread_min(torch.where(in_mis, rank, torch.full_like(rank, n)))
+    pos = torch.full((n + 1,), -1, dtype=torch.long)
+    pos[rank[mis]] = torch.arange(mis.numel())
+    cluster = pos[owner_rank]
+    return mis.to(dev), cluster.to(dev)
+
+
+@register("kmis")
+class KMIS(Pooler):
+    r"""k-MIS pooling: supernodes are a maximal ``k``-independent set.
+
+    Args:
+        k: independence radius (hops); larger ``k`` pools more aggressively.
+        reduce_op: ``"sum"``, ``"mean"``, ``"max"`` over each cluster, or ``"keep"`` (the
+            features of the MIS node itself, as in downsampling).
+        ranking: ``"degree"``, ``"score"`` (pass ``score=`` to the call), ``"random"`` or
+            ``"index"``, see :func:`kmis_select`.
+        seed: tie-breaking priority.
+    """
+
+    is_precomputable = True
+
+    def __init__(self, k: int = 1, reduce_op: str = "sum", ranking: str = "degree", seed: Optional[int] = None):
+        super().__init__()
+        self.k = check_positive_int(k, "k")
+        if reduce_op not in ("sum", "mean", "max", "keep"):
+            raise ValueError(f"reduce_op must be 'sum', 'mean', 'max' or 'keep', got {reduce_op!r}")
+        if ranking not in ("degree", "score", "random", "index"):
+            raise ValueError(f"ranking must be 'degree', 'score', 'random' or 'index', got {ranking!r}")
+        self.reduce_op, self.ranking, self.seed = reduce_op, ranking, seed
+
+    def select(self, x, edge_index, batch=None, edge_weight=None, num_nodes=None, score=None, **kwargs) -> SelectOutput:
+        n = x.size(0) if num_nodes is None else num_nodes
+        mis, cluster = kmis_select(edge_index, n, self.k, edge_weight, batch, self.ranking, score, self.seed)
+        so = SelectOutput.from_cluster_index(cluster, mis.numel(), batch=batch)
+        so.kept = mis
+        return so
+
+    def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
+        if self.reduce_op == "keep":
+            return x[so.kept]
+        return sparse_reduce(x, so, op=self.reduce_op)
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}, reduce_op={self.reduce_op!r}, ranking={self.ranking!r}"
+
+
+# --------------------------------------------------------------------------- pre-coarsening
+try:
+    from torch_geometric.data import Data
+    from torch_geometric.transforms import BaseTransform
+except ImportError:  # pragma: no cover - torch_geometric is a dependency
+    Data, BaseTransform = object, object
+
+
+class PyramidData(Data):
+    r"""A PyG ``Data`` that carries a precomputed pooling pyramid.
+
+    For level ``l = 1..L``: ``pool{l}_s`` ``[2, nnz]`` lists the non-zeros of ``S_l``
+    (row: node of level ``l-1``, column: supernode of level ``l``), ``pool{l}_w`` their
+    weights, ``pool{l}_edge_index`` / ``pool{l}_edge_weight`` the pooled graph.
+    ``pool_sizes`` ``[1, L+1]`` holds the node count of every level. When a DataLoader
+    batches these objects, rows and columns of ``S_l`` and the pooled edges are shifted by
+    the node counts of their own level, so every level of the batch stays right.
+    """
+
+    def _level(self, key: str) -> Optional[int]:
+        if key.startswith("pool") and key[4:5].isdigit():
+            return int(key[4:].split("_", 1)[0])
+        return None
+
+    def __inc__(self, key, value, *args, **kwargs):
+        lvl = self._level(key)
+        if lvl is not None:
+            sizes = self.pool_sizes.view(-1)
+            if key.endswith("_s"):
+                return torch.tensor([[int(sizes[lvl - 1])], [int(sizes[lvl])]])
+            if key.endswith("_edge_index"):
+                return int(sizes[lvl])
+            return 0
+        if key == "pool_sizes":
+            return 0
+        return super().__inc__(key, value, *args, **kwargs)
+
+    def __cat_dim__(self, key, value, *args, **kwargs):
+        lvl = self._level(key)
+        if lvl is not None and (key.endswith("_s") or key.endswith("_edge_index")):
+            return -1
+        if lvl is not None or key == "pool_sizes":
+            return 0
+        return super().__cat_dim__(key, value, *args, **kwargs)
+
+    @property
+    def num_levels(self) -> int:
+        return self.pool_sizes.size(-1) - 1
+
+
+_METHODS = {"graclus": Graclus, "ndp": NDP, "kmis": KMIS}
+
+
+class Precoarsen(BaseTransform):
+    r"""Compute the pooling pyramid of a graph once, before training.
+
+    ``Precoarsen("graclus", levels=2)(data)`` returns a :class:`PyramidData` with the
+    ``levels`` assignment matrices and pooled graphs (see its docstring). Apply it to a
+    list of graphs (``[t(d) for d in dataset]``) or as a dataset ``transform``; then
+    :func:`pyramid_level` reads level ``l`` back from a batch. Extra keyword arguments go
+    to the pooler (``k=2`` for k-MIS, ``sparsify=`` for NDP, ``seed=`` ...).
+    """
+
+    def __init__(self, method: str = "graclus", levels: int = 2, **kwargs):
+        if method not in _METHODS:
+            raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
+        self.method = method
+        self.levels = check_positive_int(levels, "levels")
+        self.kwargs = kwargs
+        self.pooler = _METHODS[method](**kwargs)
+
+    def forward(self, data: Data) -> PyramidData:
+        out = PyramidData(**{k: v for k, v in data.items()})
+        n = int(data.num_nodes)
+        ei = data.edge_index
+        ew = getattr(data, "edge_weight", None)
+        sizes = [n]
+        dummy = torch.empty(0, 0)
+        for lvl in range(1, self.levels + 1):
+            so = self.pooler.select(dummy, ei, edge_weight=ew, num_nodes=n)
+            ei, ew = self.pooler.connect(ei, so, ew)
+            n = so.num_clusters
+            out[f"pool{lvl}_s"] = torch.stack([so.node_index, so.cluster_index])
+            out[f"pool{lvl}_w"] = so.weight.float()
+            out[f"pool{lvl}_edge_index"] = ei
+            out[f"pool{lvl}_edge_weight"] = ew.float()
+            sizes.append(n)
+        out.pool_sizes = torch.tensor([sizes])
+        return out
+
+    def __repr__(self) -> str:
+        args = ", ".join([repr(self.method), f"levels={self.levels}"] + [f"{k}={v!r}" for k, v in self.kwargs.items()])
+        return f"Precoarsen({args})"
+
+
+def pyramid_level(data: PyramidData, level: int) -> Dict[str, object]:
+    r"""Level ``level`` (1-based) of a (batched) :class:`PyramidData`.
+
+    Returns a dict with ``so`` (the :class:`~poolkit.src.SelectOutput` from level
+    ``level-1`` to ``level``, with ``batch`` and ``cluster_batch``), ``edge_index``,
+    ``edge_weight`` and ``batch`` of the pooled level. Use it as
+    ``x = poolkit.src.reduce(x, lv["so"])`` in a model.
+    """
+    sizes = data.pool_sizes.view(-1, data.pool_sizes.size(-1))
+    if not (1 <= level < sizes.size(1)):
+        raise ValueError(f"level must be in [1, {sizes.size(1) - 1}], got {level!r}")
+    graphs = torch.arange(sizes.size(0), device=sizes.device)
+    b_prev = torch.repeat_interleave(graphs, sizes[:, level - 1])
+    b_next = torch.repeat_interleave(graphs, sizes[:, level])
+    s = data[f"pool{level}_s"]
+    so = SelectOutput(
+        node_index=s[0],
+        cluster_index=s[1],
+        weight=data[f"pool{level}_w"],
+        num_nodes=int(sizes[:, level - 1].sum()),
+        num_clusters=int(sizes[:, level].sum()),
+        batch=b_prev,
+        cluster_batch=b_next,
+    )
+    return {
+        "so": so,
+        "edge_index": data[f"pool{level}_edge_index"],
+        "edge_weight": data[f"pool{level}_edge_weight"],
+        "batch": b_next,
+    }
