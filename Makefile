@@ -1,0 +1,59 @@
+# Two commands do everything on a fresh machine (see README.md):
+#   make book   builds the book (executes every chapter) into _build/html
+#   make test   runs every test: unit tests, every chapter under nbval, the strict book build
+# Each creates or reuses the virtual environment .venv, pinned by requirements/constraints.txt.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.poolkit-installed
+# Offline benchmark data: the raw copies beside the checkout when they exist.
+SHARED := $(abspath ../shared/data)
+ifneq ($(wildcard $(SHARED)),)
+export POOLKIT_DATA ?= $(SHARED)
+endif
+export PYTHONHASHSEED := 0
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: venv book test unit notebooks book-strict sync screenshot bench constraints clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements/constraints.txt "torch==2.13.0"
+	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	touch $(STAMP)
+
+book: venv
+	$(PY) scripts/build_book.py
+	@echo "book written to _build/html/index.html"
+
+test: venv
+	$(MAKE) unit
+	$(MAKE) notebooks
+	$(MAKE) book-strict
+
+unit: venv
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+notebooks: venv
+	$(PY) scripts/sync_notebooks.py --check
+	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+
+book-strict: venv
+	$(PY) scripts/build_book.py --strict
+
+sync: venv
+	$(PY) scripts/sync_notebooks.py
+
+screenshot: venv
+	$(PY) scripts/screenshot_book.py
+
+constraints: venv
+	$(PY) -m pip freeze --exclude-editable | grep -v '^torch-geometric-pool' | sed 's/^torch==\(.*\)+cpu/torch==\1/' > requirements/constraints.txt
+
+clean:
+	rm -rf _build

@@ -1,0 +1,66 @@
+"""The book's sources: Colab notebooks in sync, links derived from the one repository
+setting, a Colab install cell that pins no torch, every chapter in the table of contents."""
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import sync_notebooks  # noqa: E402
+
+CHAPTERS = sync_notebooks.chapters()
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no chapters found in book/"
+    assert CHAPTERS[0].name == "01_src.md"
+
+
+def test_colab_notebooks_are_in_sync_with_sources():
+    repo = sync_notebooks.repository()
+    for md in CHAPTERS:
+        text = md.read_text()
+        assert text == sync_notebooks.fixed_source(md, repo), f"{md.name}: links stale, run scripts/sync_notebooks.py"
+        nb = ROOT / "notebooks" / f"{md.stem}.ipynb"
+        assert nb.exists(), f"{nb} missing, run scripts/sync_notebooks.py"
+        assert nb.read_text() == sync_notebooks.render(sync_notebooks.notebook_for(text)), (
+            f"{nb.name} is out of sync with {md.name}: run scripts/sync_notebooks.py"
+        )
+    stems = {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert stems == {md.stem for md in CHAPTERS}
+
+
+def test_links_derive_from_the_repository_setting():
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url = cfg["repository"]["url"].rstrip("/")
+    owner, name = url.split("/")[-2:]
+    branch = cfg["repository"]["branch"]
+    for md in CHAPTERS:
+        text = md.read_text()
+        links = re.findall(r"https://colab\.research\.google\.com/github/[^\s)]+", text)
+        assert links == [f"https://colab.research.google.com/github/{owner}/{name}/blob/{branch}/notebooks/{md.stem}.ipynb"], md.name
+        assert f"git+{url}@{branch}" in text, f"{md.name}: install cell does not name the repository"
+
+
+def test_first_code_cell_installs_only_in_colab_and_pins_no_torch():
+    for md in CHAPTERS:
+        nb = jupytext.read(md)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        first = code[0].source
+        assert 'if "google.colab" in sys.modules' in first, md.name
+        assert "%pip install" in first, md.name
+        assert not re.search(r"\btorch\s*[=<>~!]=", first), f"{md.name} pins torch"
+        assert not re.search(r"(^|\s)torch(\s|$)", first.split("%pip install", 1)[1]), f"{md.name} installs torch"
+
+
+def test_every_chapter_is_in_the_toc_and_has_checks_and_exercises():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for c in toc["chapters"]]
+    assert files == [f"book/{md.stem}" for md in CHAPTERS]
+    for md in CHAPTERS:
+        text = md.read_text()
+        assert ":tags: [remove-cell]" in text, f"{md.name} asserts no claims"
+        assert "## Exercises" in text and "## References" in text, md.name
