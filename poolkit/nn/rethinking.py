@@ -1,0 +1,262 @@
+r"""The backbones of "Rethinking pooling in graph neural networks" (Mesquita et al., 2020).
+
+Every model is the same stack, only the pooler changes:
+
+.. code-block:: text
+
+    x ─ conv ─ … ─ conv ─┬─ pool ─ conv ─ … ─ pool ─ conv ─┬─ mean readout ─ MLP ─ ŷ
+       (convs_before_pool)             (num_pools times)
+
+with the paper's sum-aggregation convolution (its Eq. 1, PyG's ``GraphConv``)
+
+.. math::  Z = \mathrm{ReLU}(X W_1 + A X W_2),
+
+a global mean readout and an MLP with one hidden layer. ``pool`` picks the pooler:
+
+* ``None`` / ``"none"``: no hierarchical pooling, the global-pooling baseline
+  ("is pooling overrated?": three convolutions, mean readout, MLP);
+* ``"graclus"`` / ``"complement"``: :class:`poolkit.ablations.ComplementGraclus` clustering
+  the graph or its complement, max-pooling features, pooled edges from the original graph;
+* ``"diffpool"``, ``"mincut"`` (learned, :mod:`poolkit.soft`) and ``"random_diffpool"``,
+  ``"random_mincut"`` (fixed random ``S``, :mod:`poolkit.ablations`): dense pooling to
+  ``k = ⌈ratio · n⌉`` supernodes per level, ``n`` the largest graph at that level;
+* ``"gmn"``, ``"gmn_distance"``, ``"gmn_random"``: memory layers (keys per layer in
+  ``pool_kwargs["keys"]``, default ``[10, 1]``) on top of the convolutions (the query network,
+  followed by batch normalisation); the memory layers ignore the edges.
+
+``convs_before_pool=1`` is the paper's single-convolution ablation (its Table 2). Models
+follow the project convention ``model(data) -> (prediction, aux_losses)``. With
+``model.record = True`` the forward pass keeps, in ``model.activations``, the node
+embeddings before the first pooling and after each pooling (dense ``[B, N, F]`` with a
+mask), the input of the paper's Figures 5 and 6.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.nn import DenseGraphConv, GraphConv, global_mean_pool
+from torch_geometric.utils import to_dense_batch
+
+from .. import ablations as _abl
+from ..src import check_positive_int, check_ratio, get_pooler
+
+__all__ = ["RethinkingNet", "GlobalPoolNet", "paper_model", "POOLS", "PAPER_CONFIGS"]
+
+SPARSE_POOLS = ("graclus", "complement")
+DENSE_POOLS = ("diffpool", "mincut", "random_diffpool", "random_mincut")
+MEMORY_POOLS = ("gmn", "gmn_distance", "gmn_random")
+POOLS = (None, "none") + SPARSE_POOLS + DENSE_POOLS + MEMORY_POOLS
+
+
+def _add_losses(total: Dict[str, Tensor], new: Dict[str, Tensor]) -> None:
+    for k, v in new.items():
+        total[k] = total[k] + v if k in total else v
+
+
+class RethinkingNet(nn.Module):
+    r"""Convolutions interleaved with pooling, mean readout and an MLP (see the module doc).
+
+    Args:
+        in_channels: node feature size (graphs without ``x`` get a constant feature, use 1).
+        out_channels: number of classes (or targets).
+        pool: the pooler (one of :data:`POOLS`).
+        hidden: width of every convolution.
+        num_pools: number of pooling layers (sparse and dense poolers).
+        convs_before_pool: convolutions before the first pooling (1 = the ablation).
+        convs_after_pool: convolutions after each pooling.
+        ratio: supernodes per level as a fraction of the largest graph (dense poolers).
+        max_nodes: the largest graph the model will see (dense and random poolers).
+        pool_kwargs: extra keyword arguments of the pooler (``distribution``, ``invariant``,
+            ``seed`` for the random ones; ``keys``, ``heads`` for memory pooling).
+        mlp_hidden: hidden width of the MLP (default ``hidden``).
+        dropout: dropout before the MLP's output layer.
+        conv_after_last: whether the last pooling is followed by convolutions too (default:
+            no for Graclus/Complement, as in the paper's ``conv → conv/pool → conv/pool →
+            readout``; yes for the dense poolers).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, pool: Optional[str] = "graclus", hidden: int = 64,
+                 num_pools: int = 2, convs_before_pool: int = 2, convs_after_pool: int = 1, ratio: float = 0.25,
+                 max_nodes: Optional[int] = None, pool_kwargs: Optional[dict] = None,
+                 mlp_hidden: Optional[int] = None, dropout: float = 0.0, conv_after_last: Optional[bool] = None):
+        super().__init__()
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+        self.pool_name = None if pool == "none" else pool
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.hidden = check_positive_int(hidden, "hidden")
+        self.convs_before_pool = check_positive_int(convs_before_pool, "convs_before_pool")
+        self.convs_after_pool = convs_after_pool
+        if isinstance(convs_after_pool, bool) or not isinstance(convs_after_pool, int) or convs_after_pool < 0:
+            raise ValueError(f"convs_after_pool must be an integer >= 0, got {convs_after_pool!r}")
+        self.num_pools = check_positive_int(num_pools, "num_pools") if self.pool_name else 0
+        self.ratio = check_ratio(ratio)
+        self.dropout = float(dropout)
+        kw = dict(pool_kwargs or {})
+        self.record = False
+        self.activations: List[dict] = []
+
+        dims = [self.in_channels] + [self.hidden] * self.convs_before_pool
+        self.pre = nn.ModuleList(GraphConv(a, b, aggr="add") for a, b in zip(dims[:-1], dims[1:]))
+        self.pools = nn.ModuleList()
+        self.post = nn.ModuleList()
+        self.norm = None
+        name = self.pool_name
+        if name in SPARSE_POOLS:
+            last = bool(conv_after_last) if conv_after_last is not None else False
+            for level in range(self.num_pools):
+                c = self.convs_after_pool if (level < self.num_pools - 1 or last) else 0
+                self.pools.append(_abl.ComplementGraclus(complement=(name == "complement"), **kw))
+                self.post.append(nn.ModuleList(GraphConv(self.hidden, self.hidden, aggr="add") for _ in range(c)))
+        elif name in DENSE_POOLS:
+            if max_nodes is None:
+                raise ValueError(f"max_nodes is needed for pool={name!r} (size of the largest graph)")
+            n = check_positive_int(max_nodes, "max_nodes")
+            seed = kw.pop("seed", None)
+            last = True if conv_after_last is None else bool(conv_after_last)
+            for level in range(self.num_pools):
+                k = max(1, math.ceil(self.ratio * n))
+                c = self.convs_after_pool if (level < self.num_pools - 1 or last) else 0
+                if name.startswith("random_"):
+                    lvl_seed = None if seed is None else seed + level
+                    if kw.get("invariant", False):
+                        p = get_pooler(name, k=k, in_channels=self.hidden, seed=lvl_seed, **kw)
+                    else:
+                        p = get_pooler(name, k=k, max_nodes=n, seed=lvl_seed, **kw)
+                else:
+                    p = get_pooler(name, in_channels=self.hidden, k=k, **kw)
+                self.pools.append(p)
+                self.post.append(nn.ModuleList(DenseGraphConv(self.hidden, self.hidden, aggr="add")
+                                               for _ in range(c)))
+                n = k
+        elif name in MEMORY_POOLS:
+            keys = list(kw.pop("keys", [10, 1]))
+            heads = kw.pop("heads", 1)
+            self.norm = nn.BatchNorm1d(self.hidden)
+            if name == "gmn_random" and max_nodes is None:
+                raise ValueError("max_nodes is needed for pool='gmn_random' (size of the largest graph)")
+            n = max_nodes
+            for k in keys:
+                extra = {"max_nodes": n} if name == "gmn_random" else {}
+                self.pools.append(get_pooler(name, in_channels=self.hidden, out_channels=self.hidden,
+                                             k=check_positive_int(k, "keys"), heads=heads, **extra, **kw))
+                self.post.append(nn.ModuleList())
+                n = k
+            self.num_pools = len(keys)
+        mlp_hidden = self.hidden if mlp_hidden is None else check_positive_int(mlp_hidden, "mlp_hidden")
+        self.mlp = nn.Sequential(nn.Linear(self.hidden, mlp_hidden), nn.ReLU(), nn.Dropout(self.dropout),
+                                 nn.Linear(mlp_hidden, self.out_channels))
+
+    # ------------------------------------------------------------------------------
+    def _keep(self, name: str, x: Tensor, batch: Optional[Tensor] = None, mask: Optional[Tensor] = None,
+              edge_index: Optional[Tensor] = None) -> None:
+        if not self.record:
+            return
+        if x.dim() == 2:
+            xd, mask = to_dense_batch(x, batch)
+        else:
+            xd = x
+            if mask is None:
+                mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+        self.activations.append({"name": name, "x": xd.detach().cpu(), "mask": mask.detach().cpu(),
+                                 "edge_index": None if edge_index is None else edge_index.detach().cpu(),
+                                 "batch": None if batch is None else batch.detach().cpu()})
+
+    def embed(self, data):
+        """Everything up to the readout; returns ``(graph_embeddings [B, hidden], losses)``."""
+        x = getattr(data, "x", None)
+        edge_index = data.edge_index
+        n = data.num_nodes
+        batch = getattr(data, "batch", None)
+        if batch is None:
+            batch = torch.zeros(n, dtype=torch.long, device=edge_index.device)
+        if x is None:
+            x = torch.ones(n, self.in_channels, device=edge_index.device)
+        x = x.float()
+        if x.size(-1) != self.in_channels:
+            raise ValueError(f"data.x has {x.size(-1)} features but in_channels={self.in_channels}")
+        self.activations = []
+        losses: Dict[str, Tensor] = {}
+        for conv in self.pre:
+            x = F.relu(conv(x, edge_index))
+        if self.norm is not None:
+            x = self.norm(x)
+        self._keep("before pooling", x, batch, edge_index=edge_index)
+        name = self.pool_name
+        if name is None:
+            return global_mean_pool(x, batch), losses
+        if name in SPARSE_POOLS:
+            ew = None
+            for i, (pool, convs) in enumerate(zip(self.pools, self.post)):
+                out = pool(x, edge_index, batch=batch)
+                x, edge_index, batch = out.x, out.edge_index, out.batch
+                self._keep(f"after pooling {i + 1}", x, batch, edge_index=edge_index)
+                for conv in convs:
+                    x = F.relu(conv(x, edge_index))
+            return global_mean_pool(x, batch, size=int(data.num_graphs) if hasattr(data, "num_graphs") else None), losses
+        # dense and memory poolers
+        adj, mask = None, None
+        for i, (pool, convs) in enumerate(zip(self.pools, self.post)):
+            if adj is None and mask is None:
+                out = pool(x, edge_index, batch=batch)
+            else:
+                out = pool(x, adj=adj, mask=mask)
+            x, adj, mask = out.x, out.adj, out.mask
+            _add_losses(losses, out.losses)
+            if name in MEMORY_POOLS:
+                x = F.relu(x)
+            self._keep(f"after pooling {i + 1}", x, mask=mask)
+            for conv in convs:
+                x = F.relu(conv(x, adj, mask))
+        m = mask.unsqueeze(-1).to(x.dtype)
+        return (x * m).sum(1) / m.sum(1).clamp(min=1), losses
+
+    def forward(self, data):
+        h, losses = self.embed(data)
+        return self.mlp(h), losses
+
+
+def GlobalPoolNet(in_channels: int, out_channels: int, hidden: int = 64, num_convs: int = 3, **kwargs) -> RethinkingNet:
+    """The baseline without hierarchical pooling: ``num_convs`` convolutions, global mean
+    readout, MLP (the paper's "is pooling overrated?" model)."""
+    return RethinkingNet(in_channels, out_channels, pool=None, hidden=hidden, convs_before_pool=num_convs, **kwargs)
+
+
+#: The paper's hyper-parameters (Tables S2 and S3): hidden size, number of pooling layers
+#: and batch size per dataset, for the Graclus/Complement and DiffPool families.
+PAPER_CONFIGS = {
+    "graclus": {"NCI1": dict(hidden=64, num_pools=2, batch_size=8),
+                "PROTEINS": dict(hidden=64, num_pools=2, batch_size=64),
+                "IMDB-BINARY": dict(hidden=64, num_pools=1, batch_size=8)},
+    "diffpool": {"NCI1": dict(hidden=32, num_pools=1, mlp_hidden=32, batch_size=16),
+                 "PROTEINS": dict(hidden=32, num_pools=2, mlp_hidden=50, batch_size=8),
+                 "IMDB-BINARY": dict(hidden=32, num_pools=1, mlp_hidden=50, batch_size=8)},
+}
+
+
+def paper_model(pool: Optional[str], in_channels: int, out_channels: int, dataset: str = "NCI1",
+                max_nodes: Optional[int] = None, single_conv: bool = False, **overrides) -> RethinkingNet:
+    """Build the paper's model for ``pool`` and ``dataset`` (Tables S2/S3 of the paper).
+
+    Graclus/Complement: ``conv → conv → pool → conv → pool → readout → MLP`` (``#Layers`` =
+    3 counts the convolutions; 2 for IMDB-B). DiffPool and the random variants: two
+    convolutions, one pooling (two for PROTEINS) each followed by a convolution. ``None``:
+    three convolutions and mean readout. ``single_conv=True`` keeps one convolution before
+    the first pooling (Table 2). Keyword ``overrides`` replace any setting.
+    """
+    family = "graclus" if pool in SPARSE_POOLS else "diffpool" if pool in DENSE_POOLS else None
+    cfg = dict(PAPER_CONFIGS[family].get(dataset, PAPER_CONFIGS[family]["NCI1"])) if family else dict(hidden=64)
+    cfg.pop("batch_size", None)
+    if pool in (None, "none"):
+        cfg.update(convs_before_pool=3)
+    else:
+        cfg.update(convs_before_pool=2)
+    if single_conv:
+        cfg["convs_before_pool"] = 1
+    cfg.update(overrides)
+    return RethinkingNet(in_channels, out_channels, pool=pool, max_nodes=max_nodes, **cfg)
