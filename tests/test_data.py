@@ -1,0 +1,286 @@
+"""poolkit.data: featurisation of known molecules, offline datasets, synthetic graphs,
+benchmark loaders (offline, read-only raw folders) and splits."""
+import os
+import socket
+import stat
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import poolkit.data as D
+from poolkit.data import molecules as M
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _blocks(x):
+    """Split an atom feature row into its one-hot blocks."""
+    sizes = [len(M.ATOM_ELEMENTS) + 1, len(M.DEGREES), len(M.FORMAL_CHARGES), len(M.HYBRIDISATIONS) + 1, 1, len(M.NUM_HS)]
+    out, start = [], 0
+    for s in sizes:
+        out.append(x[..., start:start + s])
+        start += s
+    assert start == x.size(-1) == D.NUM_ATOM_FEATURES
+    return out
+
+
+# --------------------------------------------------------------------------- molecules
+def test_benzene_features():
+    d = D.smiles_to_data("c1ccccc1")
+    assert d.num_nodes == 6 and d.edge_index.size(1) == 12 and d.edge_attr.shape == (12, D.NUM_BOND_FEATURES)
+    elem, deg, charge, hyb, arom, hs = _blocks(d.x)
+    assert torch.all(elem[:, M.ATOM_ELEMENTS.index("C")] == 1)
+    assert torch.all(deg[:, 2] == 1)                      # two heavy neighbours
+    assert torch.all(charge[:, M.FORMAL_CHARGES.index(0)] == 1)
+    assert torch.all(hyb[:, M.HYBRIDISATIONS.index("SP2")] == 1)
+    assert torch.all(arom == 1) and torch.all(hs[:, 1] == 1)
+    # bonds: aromatic, conjugated, in ring
+    assert torch.all(d.edge_attr[:, M.BOND_TYPES.index("AROMATIC")] == 1)
+    assert torch.all(d.edge_attr[:, -2:] == 1)
+    # undirected: every edge in both directions
+    e = set(map(tuple, d.edge_index.t().tolist()))
+    assert all((j, i) in e for i, j in e)
+
+
+def test_ethanol_features():
+    d = D.smiles_to_data("CCO", y=1.5)
+    assert d.num_nodes == 3 and d.edge_index.size(1) == 4
+    elem, deg, charge, hyb, arom, hs = _blocks(d.x)
+    assert elem[2, M.ATOM_ELEMENTS.index("O")] == 1 and elem[0, M.ATOM_ELEMENTS.index("C")] == 1
+    assert hs.argmax(1).tolist() == [3, 2, 1]
+    assert deg.argmax(1).tolist() == [1, 2, 1]
+    assert torch.all(hyb[:, M.HYBRIDISATIONS.index("SP3")] == 1) and torch.all(arom == 0)
+    assert torch.all(d.edge_attr[:, M.BOND_TYPES.index("SINGLE")] == 1) and torch.all(d.edge_attr[:, -1] == 0)
+    assert d.y.shape == (1, 1) and float(d.y) == 1.5 and d.smiles == "CCO"
+
+
+@pytest.mark.parametrize("smiles,atom,charge", [("C[N+](C)(C)C", 1, 1), ("CC(=O)[O-]", 3, -1)])
+def test_charged_species(smiles, atom, charge):
+    d = D.smiles_to_data(smiles)
+    _, _, ch, _, _, _ = _blocks(d.x)
+    assert ch[atom, M.FORMAL_CHARGES.index(charge)] == 1
+    others = [i for i in range(d.num_nodes) if i != atom]
+    assert torch.all(ch[others, M.FORMAL_CHARGES.index(0)] == 1)
+
+
+def test_every_block_is_one_hot_on_real_molecules():
+    mols = D.freesolv(limit=60)
+    x = torch.cat([d.x for d in mols])
+    for b in _blocks(x):
+        if b.size(1) > 1:
+            assert torch.all(b.sum(1) == 1)
+    ea = torch.cat([d.edge_attr for d in mols])
+    assert torch.all(ea[:, :len(M.BOND_TYPES)].sum(1) == 1)
+
+
+def test_invalid_smiles_are_skipped_counted_and_warned():
+    assert D.smiles_to_data("C1CC") is None           # unclosed ring
+    assert D.smiles_to_data("not a molecule") is None
+    assert D.smiles_to_data("") is None
+    with pytest.warns(RuntimeWarning, match="skipped 2 of 4"):
+        out = D.molecules_from_smiles(["CCO", "C1CC", "c1ccccc1", "Xx"], [1.0, 2.0, 3.0, 4.0])
+    assert len(out) == 2 and out.skipped == 2 and out.kept == [0, 2]
+    assert [float(d.y) for d in out] == [1.0, 3.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(D.molecules_from_smiles(["CCO"])) == 1   # no warning when all are valid
+    with pytest.raises(ValueError, match="ys"):
+        D.molecules_from_smiles(["CCO"], [1.0, 2.0])
+
+
+# --------------------------------------------------------------------------- offline molecule sets
+def test_offline_molecule_set_sizes():
+    fs = D.freesolv()
+    assert len(fs) == 642 and fs.skipped == 0
+    sol = D.solubility()
+    assert len(sol) == 1282
+    assert len(D.solubility("train")) == 1025 and len(D.solubility("test")) == 257
+    assert {d.split for d in sol} == {"train", "test"}
+    path = Path(D.offline.rdkit_data_dir()) / "NCI" / "first_5k.tpsa.csv"
+    lines = [l for l in path.read_text().splitlines() if l.strip() and not l.startswith("#")]
+    nci = D.nci5k()
+    assert len(nci) + nci.skipped == len(lines) and len(nci) > 4900
+    assert float(nci[0].y) == pytest.approx(float(lines[0].rsplit(",", 1)[1]))
+
+
+def test_functional_groups_brics_and_fragments():
+    fg = D.functional_groups(limit=150, kind="brics")
+    for d in fg:
+        assert d.group.numel() == d.num_nodes and int(d.group.min()) == 0
+        assert int(d.y) == int(d.group.max()) + 1 == len(torch.unique(d.group))
+    counts = {int(d.y) for d in fg}
+    assert len(counts) >= 4                               # a varying number of groups
+    # a known molecule: ethyl acetate has one ester and no other default group
+    from rdkit import Chem
+    d = D.smiles_to_data("CCOC(C)=O")
+    mol = Chem.MolFromSmiles(d.smiles)
+    table = {c: s for c, _, s in D.fragment_smarts()}
+    assert len(mol.GetSubstructMatches(Chem.MolFromSmarts(table["fr_ester"]))) == 1
+    fr = D.functional_groups(limit=80, kind="fragments")
+    for d in fr:
+        assert d.counts.shape == (1, len(D.offline.DEFAULT_GROUPS))
+        assert float(d.y) == float(d.counts.sum())
+    with pytest.raises(ValueError, match="groups"):
+        D.functional_groups(limit=5, kind="fragments", groups=("fr_nope",))
+    with pytest.raises(ValueError, match="kind"):
+        D.functional_groups(limit=5, kind="rings")
+
+
+# --------------------------------------------------------------------------- synthetic graphs
+def _undirected(ei):
+    e = set(map(tuple, ei.t().tolist()))
+    return all((j, i) in e for i, j in e) and all(i != j for i, j in e)
+
+
+def test_sbm_structure_and_determinism():
+    d = D.sbm((5, 7, 6), p_in=1.0, p_out=0.0, seed=3)
+    assert d.num_nodes == 18 and d.y.tolist() == [0] * 5 + [1] * 7 + [2] * 6
+    # complete blocks, nothing between them
+    expected = sum(s * (s - 1) for s in (5, 7, 6))
+    assert d.edge_index.size(1) == expected
+    assert torch.all(d.y[d.edge_index[0]] == d.y[d.edge_index[1]])
+    a, b = D.sbm((10, 10), 0.4, 0.1, seed=1, feature="random"), D.sbm((10, 10), 0.4, 0.1, seed=1, feature="random")
+    assert torch.equal(a.edge_index, b.edge_index) and torch.equal(a.x, b.x)
+    assert not torch.equal(a.edge_index, D.sbm((10, 10), 0.4, 0.1, seed=2).edge_index)
+    assert _undirected(a.edge_index)
+    nb = D.sbm((10, 10), 0.4, 0.1, feature="noisy_block", dim=4, noise=0.0)
+    assert torch.allclose(nb.x[:10], nb.x[0].expand(10, 4))
+    for bad in (dict(p_in=1.5), dict(sizes=(0, 3)), dict(feature="nope")):
+        with pytest.raises(ValueError):
+            D.sbm(**bad)
+
+
+def test_karate_grid_ring():
+    k = D.karate()
+    assert k.num_nodes == 34 and k.edge_index.size(1) == 2 * 78
+    assert sorted(torch.bincount(k.y).tolist()) == [17, 17] and int(k.y[0]) == 0 and int(k.y[33]) == 1
+    g = D.grid(8, 8)
+    assert g.num_nodes == 64 and g.edge_index.size(1) == 2 * 112 and g.pos.shape == (64, 2)
+    r = D.ring(20)
+    assert r.num_nodes == 20 and r.edge_index.size(1) == 40
+    assert torch.all(torch.bincount(r.edge_index[0]) == 2)
+    assert _undirected(g.edge_index) and _undirected(r.edge_index)
+
+
+def test_motif_dataset_is_balanced_and_decided_by_structure():
+    import networkx as nx
+    from torch_geometric.utils import to_networkx
+
+    ds = D.motif_dataset(40, base_nodes=12, seed=0)
+    assert len(ds) == 40 and sorted(int(d.y) for d in ds).count(1) == 20
+    for d in ds:
+        assert d.num_nodes == 17 and int(d.motif.sum()) == 5 and _undirected(d.edge_index)
+        g = to_networkx(d, to_undirected=True).subgraph(np.flatnonzero(d.motif.numpy()).tolist())
+        assert g.number_of_edges() == 6
+        triangles = sum(nx.triangles(g).values()) // 3
+        assert triangles == (1 if int(d.y) == 1 else 2)     # house: 1 triangle, bow-tie: 2
+    again = D.motif_dataset(40, base_nodes=12, seed=0)
+    assert all(torch.equal(a.edge_index, b.edge_index) for a, b in zip(ds, again))
+
+
+# --------------------------------------------------------------------------- splits
+def test_random_split_disjoint_complete_deterministic():
+    parts = D.random_split(101, (0.8, 0.1, 0.1), seed=0)
+    allidx = np.concatenate(parts)
+    assert sorted(allidx.tolist()) == list(range(101))
+    assert [len(p) for p in parts] == [81, 10, 10]
+    again = D.random_split(101, (0.8, 0.1, 0.1), seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again))
+    assert not np.array_equal(parts[0], D.random_split(101, (0.8, 0.1, 0.1), seed=1)[0])
+    with pytest.raises(ValueError, match="fractions"):
+        D.random_split(10, (0.5, 0.6))
+
+
+def test_scaffold_split_keeps_scaffolds_apart():
+    smiles = [d.smiles for d in D.freesolv(limit=200)]
+    parts = D.scaffold_split(smiles, (0.8, 0.1, 0.1), seed=0)
+    allidx = np.concatenate(parts)
+    assert sorted(allidx.tolist()) == list(range(len(smiles)))
+    scaf = [{D.murcko_scaffold(smiles[i]) for i in p} for p in parts]
+    assert not (scaf[0] & scaf[1]) and not (scaf[0] & scaf[2]) and not (scaf[1] & scaf[2])
+    again = D.scaffold_split(smiles, (0.8, 0.1, 0.1), seed=0)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, again))
+    assert abs(len(parts[0]) - 160) <= 20
+
+
+# --------------------------------------------------------------------------- benchmark loaders
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted in an offline test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def _write_toy_tu(root: Path) -> Path:
+    raw = root / "TUDataset" / "TOY" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "TOY_A.txt").write_text("1, 2\n2, 1\n2, 3\n3, 2\n4, 5\n5, 4\n")
+    (raw / "TOY_graph_indicator.txt").write_text("1\n1\n1\n2\n2\n")
+    (raw / "TOY_graph_labels.txt").write_text("0\n1\n")
+    (raw / "TOY_node_labels.txt").write_text("0\n1\n0\n1\n1\n")
+    for p in [raw, *raw.iterdir(), raw.parent]:
+        p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    return raw
+
+
+def test_read_only_raw_is_copied_to_cache(tmp_path, monkeypatch, no_network):
+    root, cache = tmp_path / "shared", tmp_path / "cache"
+    raw = _write_toy_tu(root)
+    monkeypatch.setenv("POOLKIT_DATA", str(root))
+    monkeypatch.setenv("POOLKIT_CACHE", str(cache))
+    try:
+        ds = D.tu_dataset("TOY")
+        assert len(ds) == 2 and ds[0].num_nodes == 3 and ds[1].num_nodes == 2
+        assert ds.num_node_features == 2
+        assert not (raw.parent / "processed").exists()          # nothing written next to raw
+        assert (cache / "TUDataset" / "TOY" / "processed").is_dir()
+        assert len(D.tu_dataset("TOY")) == 2                     # second load uses the cache
+    finally:
+        for p in [raw.parent, raw, *raw.iterdir()]:
+            p.chmod(p.stat().st_mode | stat.S_IWUSR)
+
+
+def test_writable_root_is_used_in_place(tmp_path, monkeypatch, no_network):
+    root = tmp_path / "data"
+    raw = _write_toy_tu(root)
+    for p in [raw.parent, raw, *raw.iterdir()]:
+        p.chmod(p.stat().st_mode | stat.S_IWUSR)
+    monkeypatch.setenv("POOLKIT_CACHE", str(tmp_path / "cache"))
+    ds = D.tu_dataset("TOY", root=root)
+    assert len(ds) == 2 and (raw.parent / "processed").is_dir()
+    assert not (tmp_path / "cache").exists()
+
+
+def test_data_root_from_environment(monkeypatch):
+    monkeypatch.setenv("POOLKIT_DATA", "/some/where")
+    assert D.data_root() == Path("/some/where")
+    monkeypatch.delenv("POOLKIT_DATA")
+    assert D.data_root() == Path.home() / ".cache" / "poolkit"
+
+
+def _shared_root():
+    env = os.environ.get("POOLKIT_DATA")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared" / "data"]:
+        if (cand / "TUDataset" / "MUTAG" / "raw").is_dir():
+            return cand
+    return None
+
+
+# Collected only where the raw copies exist (the Makefile exports POOLKIT_DATA for them).
+_SHARED = _shared_root()
+_REAL = [] if _SHARED is None else [("tu", "MUTAG", 188), ("mn", "ESOL", 1128), ("mn", "FreeSolv", 642)]
+
+
+@pytest.mark.parametrize("kind,name,size", _REAL)
+def test_real_benchmarks_load_offline(kind, name, size, tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("POOLKIT_CACHE", str(tmp_path / "cache"))
+    before = sorted(p.name for p in (_SHARED / ("TUDataset" if kind == "tu" else "MoleculeNet")).rglob("*"))
+    ds = D.tu_dataset(name, root=_SHARED) if kind == "tu" else D.moleculenet(name, root=_SHARED)
+    assert len(ds) == size
+    after = sorted(p.name for p in (_SHARED / ("TUDataset" if kind == "tu" else "MoleculeNet")).rglob("*"))
+    assert before == after                                      # the shared copy is untouched
