@@ -58,7 +58,6 @@ from .src import (
     check_graph_inputs,
     check_positive_int,
     register,
-    sparse_connect,
     sparse_reduce,
 )
 
@@ -182,6 +181,24 @@ def graclus_cluster(
     return cluster.to(device)
 
 
+def _hard_connect(edge_index: Tensor, so: SelectOutput, edge_weight: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """``Sᵀ A S`` without self-loops when every node has exactly one supernode of weight 1
+    (Graclus, k-MIS): relabel the edges and sum duplicates."""
+    dev = edge_index.device
+    k = so.num_clusters
+    w = torch.ones(edge_index.size(1), device=dev) if edge_weight is None else edge_weight.view(-1)
+    if edge_index.numel() == 0:
+        return torch.empty(2, 0, dtype=torch.long, device=dev), w.new_zeros(0)
+    cl = torch.empty(so.num_nodes, dtype=torch.long, device=dev)
+    cl[so.node_index] = so.cluster_index
+    r, c = cl[edge_index[0]], cl[edge_index[1]]
+    keep = r != c
+    r, c, w = r[keep], c[keep], w[keep]
+    key, inv = torch.unique(r * max(k, 1) + c, return_inverse=True)
+    ew = w.new_zeros(key.numel()).index_add_(0, inv, w)
+    return torch.stack([key // max(k, 1), key % max(k, 1)]), ew
+
+
 def _graclus_levels(edge_index, num_nodes, edge_weight, batch, seed, levels, mode):
     """Apply Graclus ``levels`` times; return the composed cluster vector and its size."""
     cluster = torch.arange(num_nodes, device=edge_index.device)
@@ -190,7 +207,7 @@ def _graclus_levels(edge_index, num_nodes, edge_weight, batch, seed, levels, mod
         cl = graclus_cluster(ei, n, ew, b, seed=seed, mode=mode)
         k = int(cl.max()) + 1 if n else 0
         so = SelectOutput.from_cluster_index(cl, k, batch=b)
-        ei, ew = sparse_connect(ei, so, ew)
+        ei, ew = _hard_connect(ei, so, ew)
         cluster, n, b = cl[cluster], k, so.cluster_batch
     return cluster, n
 
@@ -226,6 +243,9 @@ class Graclus(Pooler):
         cluster, k = _graclus_levels(edge_index, n, edge_weight, batch, self.seed, self.levels, self.mode)
         return SelectOutput.from_cluster_index(cluster, k, batch=batch)
 
+    def connect(self, edge_index, so, edge_weight=None):
+        return _hard_connect(edge_index, so, edge_weight)
+
     def extra_repr(self) -> str:
         return f"levels={self.levels}, reduce_op={self.reduce_op!r}, seed={self.seed}"
 
@@ -247,12 +267,13 @@ def kron_reduce_dense(L: Tensor, kept: Tensor) -> Tensor:
     return out
 
 
-def _maxcut_side(A: np.ndarray) -> np.ndarray:
-    """Boolean mask of the kept side of NDP's MAXCUT on one graph's dense adjacency."""
+def _maxcut_side(A: np.ndarray) -> Tuple[np.ndarray, bool]:
+    """Boolean mask of the kept side of NDP's MAXCUT on one graph's dense adjacency, and
+    whether the graph is known to be connected."""
     n = A.shape[0]
     d = A.sum(1)
     if n == 1 or d.sum() == 0:
-        return np.ones(n, dtype=bool)
+        return np.ones(n, dtype=bool), n == 1
     inv = np.zeros(n)
     inv[d > 0] = 1.0 / np.sqrt(d[d > 0])
     Ls = np.diag((d > 0).astype(float)) - inv[:, None] * A * inv[None, :]
@@ -261,9 +282,11 @@ def _maxcut_side(A: np.ndarray) -> np.ndarray:
         from scipy.sparse.linalg import eigsh
 
         _, vec = eigsh(csr_matrix(Ls), k=1, which="LA")
-        u = vec[:, 0]
+        u, connected = vec[:, 0], False
     else:
-        u = np.linalg.eigh(Ls)[1][:, -1]
+        lam, vec = np.linalg.eigh(Ls)
+        # the multiplicity of the eigenvalue 0 counts the connected components
+        u, connected = vec[:, -1], bool(lam[1] > 1e-9)
     z = np.where(u >= 0, 1.0, -1.0)
     total = A.sum()
     if (A * (z[:, None] != z[None, :])).sum() < 0.5 * total:
@@ -280,7 +303,7 @@ def _maxcut_side(A: np.ndarray) -> np.ndarray:
     if side.sum() < n - side.sum() or (2 * side.sum() == n and not side[0]):
         side = ~side
     side[d == 0] = True  # an isolated node has no edge to carry its information away
-    return side
+    return side, connected
 
 
 def _components(n: int, u: Tensor, v: Tensor) -> np.ndarray:
@@ -337,12 +360,13 @@ def ndp_partition(
         ui, vi, wi = ug.numpy(), vg.numpy(), wg.numpy()
         A[ui, vi] = wi
         A[vi, ui] = wi
-        side = _maxcut_side(A)
-        comp = _components(ng, ug, vg) if ui.size else np.arange(ng)
-        has_kept = np.zeros(comp.max() + 1, dtype=bool)
-        has_kept[comp[side]] = True
-        for cid in np.nonzero(~has_kept)[0]:
-            side[np.nonzero(comp == cid)[0][0]] = True
+        side, connected = _maxcut_side(A)
+        if not connected:  # every connected component keeps at least one node
+            comp = _components(ng, ug, vg) if ui.size else np.arange(ng)
+            has_kept = np.zeros(comp.max() + 1, dtype=bool)
+            has_kept[comp[side]] = True
+            for cid in np.nonzero(~has_kept)[0]:
+                side[np.nonzero(comp == cid)[0][0]] = True
         p, m = np.nonzero(side)[0], np.nonzero(~side)[0]
         L = np.diag(A.sum(1)) - A
         Lr = L[np.ix_(p, p)]
@@ -519,6 +543,9 @@ class KMIS(Pooler):
         so = SelectOutput.from_cluster_index(cluster, mis.numel(), batch=batch)
         so.kept = mis
         return so
+
+    def connect(self, edge_index, so, edge_weight=None):
+        return _hard_connect(edge_index, so, edge_weight)
 
     def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
         if self.reduce_op == "keep":
