@@ -47,10 +47,14 @@ infinite for repeated eigenvalues, and a grouping matrix with ``r`` groups has `
 repeated zero eigenvalues. :class:`StableEigh` uses the standard formula with those
 factors set to zero where ``|λ_i - λ_j| < eps`` (the degenerate directions of an
 eigenspace carry no information for a loss that depends on ``S Sᵀ``), and ``√λ`` gets a
-zero gradient below ``eps``. ``decomposition="newton_schulz"`` replaces the
-eigendecomposition by the coupled Newton-Schulz iteration for the symmetric square root
-``S = M_+^{1/2}`` (Higham 2008; used for this purpose by Song, Sebe and Wang 2021/2022,
-the work the paper cites): only matrix products, differentiated by autograd. Both roots
+zero gradient below ``eps``. ``decomposition="taylor"`` replaces the
+eigendecomposition by the matrix Taylor polynomial of the symmetric square root
+``S ≈ M^{1/2}`` and ``decomposition="newton_schulz"`` by the coupled Newton-Schulz
+iteration (Higham 2008; both used for this purpose by Song, Sebe and Wang 2021/2022, the
+work the paper cites): only matrix products, differentiated by autograd. Newton-Schulz
+also iterates towards ``M^{-1/2}``, which does not exist for a singular grouping matrix,
+so in float32 it can overflow (the benchmark counts how often); the Taylor polynomial has
+no inverse and stays finite, at the price of a slow convergence for eigenvalues near 0. Both roots
 satisfy ``S Sᵀ = M_+`` and differ by an orthogonal change of basis of the supernodes
 (``M^{1/2} = S_{eig} Oᵀ``); the Newton-Schulz root keeps all ``n`` columns (it never
 computes eigenvalues, which is why it is fast).
@@ -85,6 +89,7 @@ __all__ = [
     "eigh_sqrt",
     "newton_schulz_sqrt",
     "psd_sqrt_newton_schulz",
+    "taylor_sqrt",
     "grouping_matrix",
     "effective_rank",
     "GroupingMatrix",
@@ -170,6 +175,32 @@ def newton_schulz_sqrt(a: Tensor, num_iters: int = 20) -> Tensor:
         t = 0.5 * (3.0 * eye - z @ y)
         y, z = y @ t, t @ z
     return y * norm.sqrt()
+
+
+def taylor_sqrt(a: Tensor, degree: int = 40) -> Tensor:
+    r"""Symmetric square root by the matrix Taylor polynomial (Song, Sebe and Wang 2022).
+
+    With ``c = ‖A‖_F`` and ``Z = I - A/c`` (eigenvalues in ``[0, 1]`` for PSD ``A``)::
+
+        A^{1/2} ≈ √c · Σ_{k=0}^{K} binom(1/2, k) (-Z)^k,
+
+    evaluated with Horner's rule (``K`` matrix products, no inverse). The series converges
+    for every eigenvalue in ``[0, c]``, also for exact zeros (the singular grouping
+    matrices where Newton-Schulz's inverse iterate blows up), slowly near zero: the error of
+    ``√λ`` at ``λ = 0`` is about ``√(c/(πK))``. A small negative eigenvalue (``z`` a little
+    above 1) keeps the truncated series finite.
+    """
+    check_positive_int(degree, "degree")
+    c = torch.linalg.matrix_norm(a).clamp(min=1e-12)[..., None, None]
+    eye = torch.eye(a.size(-1), dtype=a.dtype, device=a.device).expand_as(a)
+    z = eye - a / c
+    coef = [1.0]
+    for k in range(1, degree + 1):  # binom(1/2, k) (-1)^k
+        coef.append(coef[-1] * (k - 1.5) / k)
+    p = coef[degree] * eye
+    for k in range(degree - 1, -1, -1):
+        p = p @ z + coef[k] * eye
+    return p * c.sqrt()
 
 
 def psd_sqrt_newton_schulz(m: Tensor, num_iters: int = 20) -> Tensor:
@@ -281,11 +312,14 @@ class GMPool(Pooler):
     Args:
         in_channels: node embedding size ``F`` (the grouping classifier is ``F × 1``).
         decomposition: ``"eigh"`` (``S = O √Λ₊`` with :class:`StableEigh`, variable number of
-            clusters) or ``"newton_schulz"`` (``S = M₊^{1/2}``, ``n`` columns, no eigenvalues).
+            clusters), ``"taylor"`` (``S ≈ M^{1/2}`` by :func:`taylor_sqrt`, ``n`` columns, no
+            eigenvalues) or ``"newton_schulz"`` (``S ≈ M₊^{1/2}`` by
+            :func:`psd_sqrt_newton_schulz`; can overflow on singular ``M`` in float32, see
+            the benchmark).
         k: force this many clusters (top-``k`` eigen-directions), ``None`` = rank of ``M``.
         rank_tol: eigenvalues above ``rank_tol · λ_max`` count towards the rank.
         eps: gap/eigenvalue threshold of the stable backward.
-        num_iters: Newton-Schulz iterations.
+        num_iters: Newton-Schulz iterations, or the degree of the Taylor polynomial.
 
     Input: PyG-style ``(x, edge_index, batch, edge_attr, edge_weight)``, or a dense batch
     ``x [B, N, F]`` with ``adj=[B, N, N]``, ``mask=[B, N]`` and optionally
@@ -309,8 +343,8 @@ class GMPool(Pooler):
         num_iters: int = 20,
     ):
         super().__init__()
-        if decomposition not in ("eigh", "newton_schulz"):
-            raise ValueError(f"decomposition must be 'eigh' or 'newton_schulz', got {decomposition!r}")
+        if decomposition not in ("eigh", "taylor", "newton_schulz"):
+            raise ValueError(f"decomposition must be 'eigh', 'taylor' or 'newton_schulz', got {decomposition!r}")
         if k is not None:
             check_positive_int(k, "k")
             if decomposition != "eigh":
@@ -327,8 +361,9 @@ class GMPool(Pooler):
 
     def select_dense(self, x: Tensor, mask: Tensor) -> SelectOutput:
         m = self.grouping(x, mask)
-        if self.decomposition == "newton_schulz":
-            s = psd_sqrt_newton_schulz(m, self.num_iters) * mask.unsqueeze(-1).to(m.dtype)
+        if self.decomposition != "eigh":
+            root = taylor_sqrt(m, self.num_iters) if self.decomposition == "taylor" else psd_sqrt_newton_schulz(m, self.num_iters)
+            s = root * mask.unsqueeze(-1).to(m.dtype)
             so = SelectOutput.from_dense(s, mask, cluster_mask=mask)
             so.extra.update(M=m, num_clusters=mask.sum(-1))
             return so

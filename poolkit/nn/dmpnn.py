@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ..src import check_graph_inputs, check_positive_int
 
-__all__ = ["DMPNN", "reverse_edge_index"]
+__all__ = ["DMPNN", "DMPNNPoolNet", "reverse_edge_index"]
 
 
 def reverse_edge_index(edge_index: Tensor, num_nodes: int) -> Tensor:
@@ -99,3 +99,81 @@ class DMPNN(nn.Module):
 
     def extra_repr(self) -> str:
         return f"in={self.in_channels}, edge_dim={self.edge_dim}, hidden={self.hidden}, depth={self.depth}"
+
+
+class DMPNNPoolNet(nn.Module):
+    r"""Graph-level model of the GMPool paper: D-MPNN → (one pooling level) → readout → MLP.
+
+    ``pool=None`` is the plain D-MPNN baseline (average of the node states). With a dense
+    pooler name (``"gmpool"``, ``"ngmpool"``, ``"diffpool"``, ...), the node states are
+    pooled to ``X' [B, K, H]``, ``A' [B, K, K]`` (and ``E' [B, K, K, D]`` when the pooler
+    pools edge features), normalised with a LayerNorm (our choice: ``Sᵀ X`` and ``M X``
+    grow with the group sizes), passed through one dense message-passing layer on the
+    pooled graph,
+
+    .. math:: X'' = \mathrm{ReLU}\big(W_0 X' + W_1 \hat A' X' + \textstyle\sum_c W_{c+1} \hat E'_c X'\big),
+              \quad \hat A' = D'^{-1} A', \ \hat E'_c = D'^{-1} E'_c,\ D' = \mathrm{diag}(A' 1) + I,
+
+    and averaged over the supernodes each graph has (``out.mask``): the paper's "global
+    average pooling". ``forward(data)`` returns ``(prediction, aux_losses)``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        edge_dim: int,
+        out_channels: int = 1,
+        hidden: int = 200,
+        depth: int = 3,
+        dropout: float = 0.15,
+        pool: Optional[str] = None,
+        **pool_kwargs,
+    ):
+        super().__init__()
+        from ..src import get_pooler
+
+        self.encoder = DMPNN(in_channels, edge_dim, hidden, depth, dropout)
+        self.pool_name = pool
+        self.pool = None
+        if pool is not None:
+            self.pool = get_pooler(pool, in_channels=hidden, **pool_kwargs)
+            if not self.pool.is_dense:
+                raise ValueError(f"pool must name a dense pooler, {pool!r} is sparse")
+            self.norm = nn.LayerNorm(hidden)
+            self.post = nn.Linear(hidden * (2 + edge_dim), hidden)
+        self.edge_dim = edge_dim
+        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, out_channels))
+        self.last = None  # the last PoolingOutput, for figures
+
+    def embed(self, data):
+        """Graph embeddings ``[B, hidden]`` and the auxiliary losses."""
+        from torch_geometric.utils import scatter
+
+        h = self.encoder(data.x, data.edge_index, getattr(data, "edge_attr", None))
+        batch = getattr(data, "batch", None)
+        if batch is None:
+            batch = torch.zeros(h.size(0), dtype=torch.long, device=h.device)
+        if self.pool is None:
+            return scatter(h, batch, 0, reduce="mean", dim_size=int(getattr(data, "num_graphs", int(batch.max()) + 1))), {}
+        ea = getattr(data, "edge_attr", None) if self.edge_dim > 0 else None
+        out = self.pool(h, data.edge_index, batch, edge_attr=ea)
+        self.last = out
+        xp = self.norm(out.x)
+        mask = out.mask.unsqueeze(-1).to(xp.dtype)
+        xp = xp * mask
+        deg = out.adj.sum(-1, keepdim=True).abs() + 1.0
+        parts = [xp, (out.adj / deg) @ xp]
+        if self.edge_dim > 0:
+            e = out.edge_attr
+            if e is None:
+                parts.append(xp.new_zeros(xp.size(0), xp.size(1), self.edge_dim * xp.size(2)))
+            else:  # Σ_l E'_{klc} x'_l / d_k for every channel c, as one product
+                ex = torch.einsum("bklc,blh->bkch", e, xp) / deg.unsqueeze(-1)
+                parts.append(ex.reshape(xp.size(0), xp.size(1), -1))
+        x2 = torch.relu(self.post(torch.cat(parts, -1))) * mask
+        g = x2.sum(1) / mask.sum(1).clamp(min=1.0)
+        return g, dict(out.losses)
+
+    def forward(self, data):
+        g, aux = self.embed(data)
+        return self.head(g), aux
