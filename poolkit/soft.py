@@ -123,19 +123,29 @@ def to_dense_inputs(
     return xd, a.to(x.dtype), mask
 
 
-def _masked(adj: Tensor, s: Tensor, mask: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Zero padding rows/columns; return ``(adj, s, mask, n)`` with ``n`` nodes per graph."""
+def _masked(adj: Tensor, s: Tensor, mask: Optional[Tensor]) -> Tuple[Tensor, Tensor, Optional[Tensor], Tensor]:
+    """Zero the padding rows of ``S``; return ``(adj, s, mask, n)`` with ``n`` nodes per graph.
+
+    Padding rows and columns of ``adj`` must already be zero (``to_dense_adj`` makes them so).
+    """
     if s.dim() == 2:
         s, adj = s.unsqueeze(0), adj.unsqueeze(0)
         mask = None if mask is None else mask.view(1, -1)
     if adj.shape != (s.size(0), s.size(1), s.size(1)):
         raise ValueError(f"adj must have shape [{s.size(0)}, {s.size(1)}, {s.size(1)}] to match s, got {tuple(adj.shape)}")
     if mask is None:
-        mask = torch.ones(s.shape[:2], dtype=torch.bool, device=s.device)
+        return adj.to(s.dtype), s, None, s.new_full((s.size(0),), float(s.size(1)))
+    if mask.shape != s.shape[:2]:
+        raise ValueError(f"mask must have shape {list(s.shape[:2])}, got {tuple(mask.shape)}")
     m = mask.to(s.dtype)
-    s = s * m.unsqueeze(-1)
-    adj = adj.to(s.dtype) * m.unsqueeze(-1) * m.unsqueeze(-2)
-    return adj, s, mask.bool(), m.sum(1)
+    return adj.to(s.dtype), s * m.unsqueeze(-1), mask.bool(), m.sum(1)
+
+
+def _pooled(adj: Tensor, s: Tensor, adj_pool: Optional[Tensor]) -> Tensor:
+    """``Sᵀ A S`` (before any normalisation), reusing ``adj_pool`` when the caller has it."""
+    if adj_pool is None:
+        return s.transpose(1, 2) @ adj @ s
+    return adj_pool if adj_pool.dim() == 3 else adj_pool.unsqueeze(0)
 
 
 def _reduce(v: Tensor, reduction: str) -> Tensor:
@@ -152,15 +162,16 @@ def _trace(m: Tensor) -> Tensor:
 
 def normalize_pooled_adj(adj: Tensor) -> Tensor:
     r"""Zero the diagonal of ``A'`` and return :math:`D'^{-1/2} A' D'^{-1/2}`."""
-    adj = adj - torch.diag_embed(torch.diagonal(adj, dim1=-2, dim2=-1))
+    k = adj.size(-1)
+    adj = adj.masked_fill(torch.eye(k, dtype=torch.bool, device=adj.device), 0.0)
     d = adj.sum(-1)
-    pos = d > 0
-    inv = torch.where(pos, torch.where(pos, d, torch.ones_like(d)).rsqrt(), torch.zeros_like(d))
-    return adj * inv.unsqueeze(-1) * inv.unsqueeze(-2)
+    inv = d.clamp(min=EPS).rsqrt() * (d > 0)  # 0, not inf, for a supernode without edges
+    return adj * (inv.unsqueeze(-1) * inv.unsqueeze(-2))
 
 
 # --------------------------------------------------------------------------- losses
-def diffpool_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean") -> Dict[str, Tensor]:
+def diffpool_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean",
+                    adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
     r"""DiffPool: ``link`` :math:`= \|A - SS^\top\|_F / N^2` and ``entropy``
     :math:`= \frac1N \sum_i -\sum_k S_{ik}\log S_{ik}`; both 0 at a hard ``S`` with
     :math:`A = SS^\top` (disjoint cliques with self-loops)."""
@@ -171,12 +182,13 @@ def diffpool_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduc
     return {"link": _reduce(link, reduction), "entropy": _reduce(ent, reduction)}
 
 
-def mincut_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean") -> Dict[str, Tensor]:
+def mincut_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean",
+                  adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
     r"""MinCutPool: ``cut`` :math:`= -\mathrm{Tr}(S^\top A S)/\mathrm{Tr}(S^\top D S)` (−1 when
     no edge leaves a cluster; 0 for a graph without edges) and ``ortho``
     :math:`= \|S^\top S/\|S^\top S\|_F - I_K/\sqrt K\|_F` (0 for equal-size hard clusters)."""
     adj, s, mask, n = _masked(adj, s, mask)
-    num = _trace(s.transpose(1, 2) @ adj @ s)
+    num = _trace(_pooled(adj, s, adj_pool))
     den = (adj.sum(-1).unsqueeze(-1) * s * s).sum((-1, -2))
     cut = -num / (den + EPS)
     ss = s.transpose(1, 2) @ s
@@ -186,7 +198,8 @@ def mincut_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reducti
     return {"cut": _reduce(cut, reduction), "ortho": _reduce(ortho, reduction)}
 
 
-def dmon_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean") -> Dict[str, Tensor]:
+def dmon_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean",
+                adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
     r"""DMoN: ``spectral`` :math:`= -\frac{1}{2m}\mathrm{Tr}(S^\top B S)` with the modularity
     matrix :math:`B = A - dd^\top/2m` (minus the modularity of a hard partition; 0 without
     edges) and ``cluster`` :math:`= \frac{\sqrt K}{N}\|\sum_i S_i\|_2 - 1` (0 for equal-size
@@ -195,14 +208,15 @@ def dmon_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction
     d = adj.sum(-1)
     two_m = d.sum(-1)
     sd = (s * d.unsqueeze(-1)).sum(1)  # [B, K] = S^T d
-    tr = _trace(s.transpose(1, 2) @ adj @ s) - (sd * sd).sum(-1) / two_m.clamp(min=EPS)
+    tr = _trace(_pooled(adj, s, adj_pool)) - (sd * sd).sum(-1) / two_m.clamp(min=EPS)
     spectral = torch.where(two_m > 0, -tr / two_m.clamp(min=EPS), torch.zeros_like(tr))
     k = s.size(-1)
     cluster = torch.linalg.vector_norm(s.sum(1), dim=-1) * k**0.5 / n.clamp(min=1) - 1
     return {"spectral": _reduce(spectral, reduction), "cluster": _reduce(cluster, reduction)}
 
 
-def tvgnn_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean") -> Dict[str, Tensor]:
+def tvgnn_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean",
+                 adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
     r"""TVGNN (asymmetric Cheeger cut): ``tv`` :math:`= \frac{1}{2E}\sum_{i,j} a_{ij}\|s_i-s_j\|_1`
     over ordered pairs, ``E`` the number of (undirected) edges, in [0, 1] and 0 when no edge
     crosses clusters; ``balance`` :math:`= 1 - \frac{1}{N\rho}\sum_k\|S_{:,k} -
@@ -222,12 +236,15 @@ def tvgnn_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reductio
     if k == 1:
         balance = s.new_zeros(b)
     else:
-        srt = torch.sort(s.masked_fill(~mask.unsqueeze(-1), float("-inf")), dim=1, descending=True).values
+        s_sort = s if mask is None else s.masked_fill(~mask.unsqueeze(-1), float("-inf"))
+        srt = torch.sort(s_sort, dim=1, descending=True).values
         idx = torch.minimum(torch.div(n, k, rounding_mode="floor"), (n - 1).clamp(min=0)).long()
         quant = srt.gather(1, idx.view(b, 1, 1).expand(b, 1, k))
         quant = torch.where(torch.isfinite(quant), quant, torch.zeros_like(quant))
         diff = s - quant
-        asym = torch.where(diff >= 0, (k - 1) * diff, -diff) * mask.unsqueeze(-1).to(s.dtype)
+        asym = torch.where(diff >= 0, (k - 1) * diff, -diff)
+        if mask is not None:
+            asym = asym * mask.unsqueeze(-1).to(s.dtype)
         balance = 1 - asym.sum((-1, -2)) / (n.clamp(min=1) * (k - 1))
     return {"tv": _reduce(tv, reduction), "balance": _reduce(balance, reduction)}
 
@@ -240,6 +257,9 @@ class DenseSoftPool(Pooler):
     layer when ``hidden_channels`` is ``None``). Call it with PyG input
     ``pool(x, edge_index, batch)`` or with a dense batch ``pool(x, adj, mask=mask)``; it
     returns a dense :class:`~poolkit.src.PoolingOutput` (``x [B,K,F]``, ``adj [B,K,K]``).
+    A subclass may override :meth:`select`; it must return ``S`` with zero padding rows
+    (Reduce, Connect and the losses rely on it). Padding rows and columns of a dense ``adj``
+    must be zero.
     """
 
     is_dense = True
@@ -286,17 +306,19 @@ class DenseSoftPool(Pooler):
         return SelectOutput.from_dense(s, mask)
 
     def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
-        return dense_reduce(x, so.s, so.mask)
+        return dense_reduce(x, so.s)  # padding rows of S are zero
 
-    def connect(self, adj: Tensor, so: SelectOutput) -> Tensor:
-        out = dense_connect(adj, so.s, so.mask)
+    def connect(self, adj: Tensor, so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Tensor:
+        """``A' = Sᵀ A S`` (``adj_pool`` when already computed), normalised if the method does."""
+        out = dense_connect(adj, so.s) if adj_pool is None else adj_pool
         return normalize_pooled_adj(out) if self.normalize_adj else out
 
     def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
         return dense_lift(x_pool, so.s, so.mask)
 
-    def losses(self, adj: Tensor, so: SelectOutput) -> Dict[str, Tensor]:
-        return type(self).loss_fn(adj, so.s, so.mask)
+    def losses(self, adj: Tensor, so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """The method's auxiliary losses (``adj_pool``: the raw ``Sᵀ A S``, to reuse it)."""
+        return type(self).loss_fn(adj, so.s, so.mask, adj_pool=adj_pool)
 
     def forward(
         self,
@@ -312,12 +334,13 @@ class DenseSoftPool(Pooler):
         x, adj, mask = to_dense_inputs(x, edge_index, batch, edge_weight, adj, mask)
         so = self.select(x, adj=adj, mask=mask, **kwargs)
         b, k = so.s.size(0), so.s.size(-1)
+        raw = dense_connect(adj, so.s)  # Sᵀ A S once, for Connect and the losses
         return PoolingOutput(
             x=self.reduce(x, so),
             so=so,
-            adj=self.connect(adj, so),
+            adj=self.connect(adj, so, adj_pool=raw),
             mask=torch.ones(b, k, dtype=torch.bool, device=x.device),
-            losses=self.losses(adj, so),
+            losses=self.losses(adj, so, adj_pool=raw),
         )
 
     def extra_repr(self) -> str:
@@ -351,7 +374,7 @@ class DMoNPool(DenseSoftPool):
     loss_fn = staticmethod(dmon_losses)
 
     def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
-        return F.selu(dense_reduce(x, so.s, so.mask))
+        return F.selu(dense_reduce(x, so.s))
 
 
 @register("tvgnn")
