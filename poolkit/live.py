@@ -123,7 +123,8 @@ class LiveView:
         sort_clusters: order the columns of ``S`` by where their nodes sit, so a good
             clustering looks block diagonal.
         show: ``"auto"`` draws only inside a notebook kernel; ``True``/``False`` force it.
-        keep_frames: keep every drawn ``S`` (NumPy) in ``self.frames``.
+        keep_frames: keep every snapshot of ``S`` (NumPy) in ``self.frames`` (snapshots are
+            then taken on schedule even outside a notebook, e.g. to draw them as static frames).
         max_points: most points per loss curve (longer runs are averaged into bins).
         height: figure height in pixels.
     """
@@ -181,7 +182,7 @@ class LiveView:
             due = True
         if self.every_seconds is not None and time.perf_counter() - self._last >= self.every_seconds:
             due = True
-        if due and self._drawing():
+        if due and (self.keep_frames or self._drawing()):
             self.update(state.model)
 
     def on_epoch_end(self, state) -> None:
