@@ -4,7 +4,7 @@ Reproduces the ESOL column of Table 1 of Bal et al., "Sparse hierarchical repres
 learning on molecular graphs" (DLG 2019) at CPU scale::
 
     python -m poolkit.experiments edge_esol                 # defaults below
-    python -m poolkit.experiments.edge_esol --seeds 5 --epochs 150
+    python -m poolkit.experiments.edge_esol --seeds 0 1 2 3 4 --epochs 150
 
 Protocol (stated in the results file): ESOL (1,128 molecules, ``measured log solubility``)
 from the raw MoleculeNet CSV, featurised with :func:`poolkit.data.smiles_to_data` (atom
@@ -92,20 +92,28 @@ def build_model(name: str, in_channels: int, edge_channels: int, node_channels, 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated: nopool, simple_<ρ>, coarse_<ρ>")
-    parser.add_argument("--seeds", type=int, default=3, help="number of random splits (one run each)")
-    parser.add_argument("--seed", type=int, default=0, help="first seed")
-    parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--node-channels", default="128,128")
-    parser.add_argument("--edge-channels", default="64,64")
-    parser.add_argument("--limit", type=int, default=None, help="use only the first molecules (smoke tests)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (1 is as fast for small molecules and robust on a busy machine)")
-    parser.add_argument("--workers", type=int, default=1, help="processes, one random split each")
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--out", default="results/edge_esol.json")
+    """Options of this experiment. ``--seeds``, ``--device``, ``--out`` and ``--quick`` are
+    the common options of ``python -m poolkit.experiments``; they are added here only when
+    the module runs on its own, with the same meaning."""
+
+    def add(*names, **kw):
+        if not any(n in parser._option_string_actions for n in names):
+            parser.add_argument(*names, **kw)
+
+    add("--models", default=DEFAULT_MODELS, help="comma-separated: nopool, simple_<ρ>, coarse_<ρ>")
+    add("--seeds", type=int, nargs="+", default=[0, 1, 2], help="random seeds, one split and run each")
+    add("--epochs", type=int, default=25)
+    add("--batch-size", type=int, default=32)
+    add("--lr", type=float, default=1e-3)
+    add("--node-channels", default="128,128")
+    add("--edge-channels", default="64,64")
+    add("--limit", type=int, default=None, help="use only the first molecules (smoke tests)")
+    add("--threads", type=int, default=1,
+        help="torch CPU threads per process (1 is as fast for small molecules and robust on a busy machine)")
+    add("--workers", type=int, default=1, help="processes, one random split each")
+    add("--quick", action="store_true", help="smoke test: 200 molecules, 2 epochs, one seed")
+    add("--device", default=None)
+    add("--out", default="results/edge_esol.json")
 
 
 def _ints(s: str):
@@ -159,12 +167,14 @@ def run(args) -> dict:
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
     device = get_device(args.device)
+    if getattr(args, "quick", False):
+        args.limit, args.epochs, args.seeds = args.limit or 200, min(args.epochs, 2), list(args.seeds)[:1]
     graphs = load_esol(args.limit)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in models:
         parse_model(m)
     node_ch, edge_ch = _ints(args.node_channels), _ints(args.edge_channels)
-    seeds = list(range(args.seed, args.seed + args.seeds))
+    seeds = [int(v) for v in (args.seeds if isinstance(args.seeds, (list, tuple)) else [args.seeds])]
     job = partial(_run_seed, graphs=graphs, models=models, node_ch=node_ch, edge_ch=edge_ch, args=args,
                   device=device)
     workers = max(1, min(int(getattr(args, "workers", 1) or 1), len(seeds)))
@@ -192,8 +202,9 @@ def run(args) -> dict:
             summary[name]["speedup"] = base / summary[name]["epoch_seconds"] - 1.0
     argv = []
     for k, v in vars(args).items():
-        if k in ("out", "device", "name", "func", "experiment") or v is None:
+        if k in ("out", "device", "root", "no_progress", "quick", "name", "func", "experiment") or v is None:
             continue
+        v = " ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else v
         argv.append(f"--{k.replace('_', '-')} {v}")
     result = {
         "experiment": "edge_esol",
