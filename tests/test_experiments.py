@@ -1,0 +1,61 @@
+"""poolkit.experiments: summaries, results files, tables and the command-line dispatcher."""
+import json
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from poolkit.experiments import __main__ as cli
+from poolkit.experiments import common
+
+
+def test_summarize_matches_numpy():
+    runs = [{"seed": s, "acc": a, "note": "x"} for s, a in enumerate([0.7, 0.8, 0.75, 0.9])]
+    summ = common.summarize(runs)
+    assert set(summ) == {"acc"}
+    assert summ["acc"]["mean"] == pytest.approx(np.mean([0.7, 0.8, 0.75, 0.9]))
+    assert summ["acc"]["std"] == pytest.approx(np.std([0.7, 0.8, 0.75, 0.9], ddof=1))
+    assert common.summarize([{"acc": 0.5}])["acc"]["std"] == 0.0
+
+
+def test_write_and_table(tmp_path):
+    runs = [{"seed": 0, "test_accuracy": 0.80}, {"seed": 1, "test_accuracy": 0.84}]
+    path = common.write_results("toy", runs, {"lr": 0.01}, out=tmp_path / "toy.json", wall_seconds=1.5)
+    doc = json.loads(path.read_text())
+    assert doc["runs"] == runs and doc["config"] == {"lr": 0.01} and doc["wall_seconds"] == 1.5
+    assert doc["summary"]["test_accuracy"]["n"] == 2 and "torch" in doc["versions"] and doc["device"]
+    df = common.results_table(path, paper={"toy": "85.0 ± 1.0"}, scale=100, digits=1)
+    assert df.loc["toy", "test_accuracy"] == "82.0 ± 2.8 (n=2)"
+    assert df.loc["toy", "test_accuracy (paper)"] == "85.0 ± 1.0"
+    grouped = common.results_table({"name": "g", "runs": [{"pool": "a", "m": 1.0}, {"pool": "b", "m": 3.0},
+                                                          {"pool": "b", "m": 5.0}]}, row_key="pool", digits=0)
+    assert list(grouped.index) == ["a", "b"] and grouped.loc["b", "m"] == "4 ± 1 (n=2)"
+
+
+def test_dispatcher_runs_an_experiment(tmp_path, monkeypatch, capsys):
+    mod = types.ModuleType("poolkit.experiments.toy_exp")
+    mod.__doc__ = "A toy experiment."
+
+    def add_arguments(parser):
+        parser.add_argument("--scale", type=float, default=1.0)
+
+    def run(args):
+        return {"runs": [{"seed": s, "score": args.scale * s} for s in args.seeds], "config": {"what": "toy"}}
+
+    mod.add_arguments, mod.run = add_arguments, run
+    monkeypatch.setitem(sys.modules, "poolkit.experiments.toy_exp", mod)
+    monkeypatch.setattr(cli, "list_experiments", lambda: ["toy_exp"])
+    out = tmp_path / "r.json"
+    assert cli.main(["toy_exp", "--seeds", "1", "2", "--scale", "2", "--device", "cpu", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert [r["score"] for r in doc["runs"]] == [2.0, 4.0]
+    assert doc["config"]["what"] == "toy" and doc["config"]["scale"] == 2.0 and doc["summary"]["score"]["mean"] == 3.0
+    assert cli.main(["--list"]) == 0 and "toy_exp" in capsys.readouterr().out
+    assert cli.main(["nope"]) == 2
+
+
+def test_list_experiments_finds_modules():
+    names = common.list_experiments()
+    assert "common" not in names and "__main__" not in names
+    assert all(hasattr(__import__(f"poolkit.experiments.{n}", fromlist=["run"]), "run") for n in names)
