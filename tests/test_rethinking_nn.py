@@ -134,3 +134,52 @@ def test_bad_arguments():
     small = RethinkingNet(4, 2, pool="random_diffpool", max_nodes=4)
     with pytest.raises(ValueError, match="max_nodes"):
         small(Batch.from_data_list(_graphs()))
+
+
+def test_permutation_sensitivity_zero_for_invariant_and_positive_for_plain_random():
+    from poolkit.nn.rethinking import permutation_sensitivity
+
+    graphs = _graphs()
+    inv = RethinkingNet(4, 2, pool="random_diffpool", hidden=8, max_nodes=10,
+                        pool_kwargs={"invariant": True, "seed": 0, "distribution": "normal"})
+    plain = RethinkingNet(4, 2, pool="random_diffpool", hidden=8, max_nodes=10,
+                          pool_kwargs={"seed": 0, "distribution": "normal", "std": 5.0})
+    assert permutation_sensitivity(inv, graphs, num_perms=3) < 1e-5
+    assert permutation_sensitivity(plain, graphs, num_perms=3) > 1e-4
+
+
+def test_layer_homogeneity_and_tracker():
+    from types import SimpleNamespace
+
+    from poolkit.nn.rethinking import HomogeneityTracker, layer_homogeneity
+
+    batch = Batch.from_data_list(_graphs())
+    model = _model("random_diffpool")
+    h = layer_homogeneity(model, batch)
+    assert set(h) == {"before pooling", "after pooling 1", "after pooling 2"}
+    assert all(0.0 <= v <= 1.0 + 1e-6 for v in h.values())
+    assert model.training and not model.record  # state restored
+    tracker = HomogeneityTracker(batch)
+    state = SimpleNamespace(model=model, epoch=0)
+    tracker.on_train_begin(state)
+    state.epoch = 1
+    tracker.on_epoch_end(state)
+    assert [r["epoch"] for r in tracker.rows] == [0, 1]
+    assert tracker.rows[0]["dirichlet (before pooling)"] >= 0
+
+
+def test_activation_figure_has_one_heatmap_per_graph_and_layer():
+    from poolkit.nn.rethinking import activation_figure
+
+    fig = activation_figure(_model("complement"), Batch.from_data_list(_graphs()), graphs=(0, 1))
+    assert len(fig.data) == 2 * 3
+
+
+def test_experiment_builder_names():
+    from poolkit.experiments.rethinking import MODELS, build
+
+    for name in MODELS:
+        m = build(name, "NCI1", 4, 2, max_nodes=10, seed=0)
+        assert isinstance(m, RethinkingNet)
+    with pytest.raises(ValueError, match="unknown model"):
+        build("nope", "NCI1", 4, 2, max_nodes=10, seed=0)

@@ -44,7 +44,8 @@ from torch_geometric.utils import to_dense_batch
 from .. import ablations as _abl
 from ..src import check_positive_int, check_ratio, get_pooler
 
-__all__ = ["RethinkingNet", "GlobalPoolNet", "paper_model", "POOLS", "PAPER_CONFIGS"]
+__all__ = ["RethinkingNet", "GlobalPoolNet", "paper_model", "POOLS", "PAPER_CONFIGS", "layer_homogeneity",
+           "HomogeneityTracker", "permutation_sensitivity", "activation_figure"]
 
 SPARSE_POOLS = ("graclus", "complement")
 DENSE_POOLS = ("diffpool", "mincut", "random_diffpool", "random_mincut")
@@ -260,3 +261,129 @@ def paper_model(pool: Optional[str], in_channels: int, out_channels: int, datase
         cfg["convs_before_pool"] = 1
     cfg.update(overrides)
     return RethinkingNet(in_channels, out_channels, pool=pool, max_nodes=max_nodes, **cfg)
+
+
+# --------------------------------------------------------------------------- analysis helpers
+@torch.no_grad()
+def layer_homogeneity(model: RethinkingNet, data) -> Dict[str, float]:
+    """Run ``model`` on ``data`` (eval mode) and return, for each recorded layer ("before
+    pooling", "after pooling 1", ...), the scale-free within-graph feature variance
+    (:func:`poolkit.ablations.feature_variance` with ``normalize=True``: 0 when all nodes
+    of a graph have the same embedding)."""
+    was_training, was_recording = model.training, model.record
+    model.eval()
+    model.record = True
+    try:
+        model(data)
+        return {a["name"]: float(_abl.feature_variance(a["x"], mask=a["mask"], normalize=True))
+                for a in model.activations}
+    finally:
+        model.record = was_recording
+        model.train(was_training)
+
+
+class HomogeneityTracker:
+    """Training callback (for :func:`poolkit.train.fit`): after every epoch, records
+    :func:`layer_homogeneity` of a fixed batch, plus the normalised Dirichlet energy of the
+    embeddings before pooling, in ``self.rows`` (one dict per epoch, epoch 0 = before
+    training)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.rows: List[dict] = []
+
+    def _measure(self, model, epoch):
+        data = self.data.to(next(model.parameters()).device)
+        row = {"epoch": epoch, **layer_homogeneity(model, data)}
+        model.eval()
+        model.record = True
+        with torch.no_grad():
+            model(data)
+        first = model.activations[0]
+        model.record = False
+        model.train()
+        x = first["x"][first["mask"]]
+        row["dirichlet (before pooling)"] = float(_abl.dirichlet_energy(x, data.edge_index.cpu(), data.batch.cpu(),
+                                                                        normalize=True))
+        self.rows.append(row)
+
+    def on_train_begin(self, state):
+        self._measure(state.model, 0)
+
+    def on_epoch_end(self, state):
+        self._measure(state.model, state.epoch)
+
+
+@torch.no_grad()
+def permutation_sensitivity(model: torch.nn.Module, graphs, num_perms: int = 5, seed: int = 0) -> float:
+    """Mean absolute change of the predicted class probabilities when the nodes of each
+    graph are randomly renumbered (``num_perms`` permutations per graph). Zero for a
+    permutation-invariant model (up to float rounding)."""
+    from torch_geometric.data import Batch
+
+    g = torch.Generator().manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    try:
+        base = torch.softmax(model(Batch.from_data_list(list(graphs)))[0], -1)
+        diffs = []
+        for _ in range(num_perms):
+            permuted = []
+            for d in graphs:
+                perm = torch.randperm(d.num_nodes, generator=g)
+                inv = torch.empty_like(perm)
+                inv[perm] = torch.arange(d.num_nodes)
+                p = d.clone()
+                p.x = d.x[perm]
+                p.edge_index = inv[d.edge_index]
+                permuted.append(p)
+            out = torch.softmax(model(Batch.from_data_list(permuted))[0], -1)
+            diffs.append((out - base).abs().sum(-1).mean())
+        return float(torch.stack(diffs).mean())
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def activation_figure(model: RethinkingNet, data, graphs: Sequence[int] = (0, 1, 2), title: str = "",
+                      height: Optional[int] = None):
+    """The paper's Figures 5 and 6: node embeddings (nodes × features) of a few graphs,
+    before the first pooling and after each pooling, one heatmap per graph and layer, each
+    with its own colour range (so homogeneity shows as vertical bars). Rows are graphs,
+    columns are layers; subplot titles give the number of nodes in brackets."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    was_training, was_recording = model.training, model.record
+    model.eval()
+    model.record = True
+    try:
+        model(data)
+        acts = list(model.activations)
+    finally:
+        model.record = was_recording
+        model.train(was_training)
+    graphs = list(graphs)
+    titles = []
+    mats = []
+    for g in graphs:
+        row = []
+        for a in acts:
+            x = a["x"][g][a["mask"][g]].numpy()
+            row.append(x)
+            titles.append(f"graph {g}, {a['name']} [{x.shape[0]}]")
+        mats.append(row)
+    fig = make_subplots(rows=len(graphs), cols=len(acts), subplot_titles=titles,
+                        horizontal_spacing=0.04, vertical_spacing=0.08)
+    for r, row in enumerate(mats, start=1):
+        for c, x in enumerate(row, start=1):
+            lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
+            fig.add_trace(go.Heatmap(z=x, colorscale="Viridis", zmin=lo, zmax=hi if hi > lo else lo + 1e-9,
+                                     showscale=False, hovertemplate="node %{y}, feature %{x}: %{z:.3f}<extra></extra>"),
+                          r, c)
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_annotations(font_size=10)
+    fig.update_layout(title=title or None, height=height or 170 * len(graphs) + 60,
+                      margin=dict(l=10, r=10, t=70 if title else 40, b=10))
+    return fig
