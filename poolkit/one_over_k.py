@@ -73,6 +73,8 @@ __all__ = [
     "PyramidData",
     "Precoarsen",
     "pyramid_level",
+    "PyramidGNN",
+    "pyramid_figure",
 ]
 
 
@@ -681,3 +683,112 @@ def pyramid_level(data: PyramidData, level: int) -> Dict[str, object]:
         "edge_weight": data[f"pool{level}_edge_weight"],
         "batch": b_next,
     }
+
+
+# --------------------------------------------------------------------------- a model and a figure
+class PyramidGNN(torch.nn.Module):
+    r"""``[GNN → reduce with the precomputed S_l]×L → GNN → readout → MLP``.
+
+    The model for data coarsened by :class:`Precoarsen`: pooling costs one sparse
+    ``Sᵀ X`` per level, with no matching, eigenvector or MIS computed while training.
+    Level ``l`` runs its GNN on ``pool{l}_edge_index`` with the pooled edge weights.
+    Returns ``(prediction, {})`` as :func:`poolkit.train.fit` expects.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, levels: int = 2, hidden: int = 64,
+                 conv: str = "gcn", reduce_op: str = "sum", readout: str = "mean"):
+        super().__init__()
+        from .nn import GNN, MLP
+
+        self.levels, self.reduce_op, self.readout_kind = check_positive_int(levels, "levels"), reduce_op, readout
+        self.blocks = torch.nn.ModuleList(
+            [GNN(in_channels if i == 0 else hidden, hidden, 1, conv=conv) for i in range(levels + 1)]
+        )
+        self.head = MLP([hidden, hidden, out_channels])
+
+    def forward(self, data):
+        from .nn import readout
+        from .src import reduce as src_reduce
+
+        x, ei, ew = data.x.float(), data.edge_index, None
+        batch = getattr(data, "batch", None)
+        if batch is None:
+            batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+        num_graphs = data.pool_sizes.view(-1, data.pool_sizes.size(-1)).size(0)
+        for lvl, block in enumerate(self.blocks):
+            x = block(x, ei, ew)
+            if lvl == self.levels:
+                break
+            lv = pyramid_level(data, lvl + 1)
+            x = src_reduce(x, lv["so"], op=self.reduce_op)
+            ei, ew, batch = lv["edge_index"], lv["edge_weight"], lv["batch"]
+        pred = self.head(readout(x, batch, kind=self.readout_kind, num_graphs=num_graphs))
+        return (pred.view(-1) if pred.size(-1) == 1 else pred), {}
+
+
+def pyramid_figure(datas: Dict[str, PyramidData], pos=None, title: str = "", height: int = 300,
+                   seed: int = 0, layout: str = "kamada_kawai"):
+    r"""Draw pyramids side by side: one row per entry of ``datas`` (e.g. per method), one
+    column per level. Level-0 nodes are coloured by their level-1 supernode; a supernode
+    sits at the mean position of the original nodes it stands for; edge width follows the
+    pooled edge weight."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from .viz import _color, graph_layout
+
+    names = list(datas)
+    first = datas[names[0]]
+    n0 = int(first.pool_sizes[0, 0])
+    if pos is None:
+        pos = graph_layout(first.edge_index.cpu().numpy(), n0, seed=seed, kind=layout)
+    pos = np.asarray(pos, dtype=float)
+    levels = max(d.num_levels for d in datas.values())
+    titles = []
+    for nm in names:
+        sz = datas[nm].pool_sizes.view(-1).tolist()
+        titles += [f"{nm}: level {l} ({sz[l]} nodes)" if l < len(sz) else "" for l in range(levels + 1)]
+    fig = make_subplots(rows=len(names), cols=levels + 1, subplot_titles=titles,
+                        horizontal_spacing=0.02, vertical_spacing=0.08)
+    for r, nm in enumerate(names, start=1):
+        d = datas[nm]
+        p = pos
+        owner = torch.arange(n0)  # level-0 node -> its node at the current level (-1 dropped)
+        for lvl in range(d.num_levels + 1):
+            if lvl == 0:
+                ei, ew = d.edge_index, torch.ones(d.edge_index.size(1))
+            else:
+                ei, ew = d[f"pool{lvl}_edge_index"], d[f"pool{lvl}_edge_weight"]
+            n_l = int(d.pool_sizes[0, lvl])
+            if lvl < d.num_levels:
+                s = d[f"pool{lvl + 1}_s"]
+                nxt = torch.full((n_l,), -1, dtype=torch.long)
+                nxt[s[0]] = s[1]
+                colour = nxt.tolist()
+            else:
+                colour = list(range(n_l))
+            wmax = float(ew.max()) if ew.numel() else 1.0
+            for (u, v), w in zip(ei.t().tolist(), ew.tolist()):
+                if u < v:
+                    fig.add_trace(go.Scatter(x=[p[u, 0], p[v, 0]], y=[p[u, 1], p[v, 1]], mode="lines",
+                                             line=dict(color="#888", width=0.5 + 2.5 * w / wmax),
+                                             hoverinfo="text", text=f"weight {w:.3g}", showlegend=False), r, lvl + 1)
+            fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="markers",
+                                     marker=dict(size=8 if lvl == 0 else 10, line=dict(width=0.5, color="#333"),
+                                                 color=[_color(c) if c >= 0 else "#dddddd" for c in colour]),
+                                     text=[f"node {i} → {c}" for i, c in enumerate(colour)], hoverinfo="text",
+                                     showlegend=False), r, lvl + 1)
+            if lvl < d.num_levels:
+                owner = torch.where(owner >= 0, nxt[owner.clamp(min=0)], owner)
+                # supernode position: mean of the original nodes it stands for
+                newp = np.zeros((int(d.pool_sizes[0, lvl + 1]), 2))
+                cnt = np.zeros(newp.shape[0])
+                o = owner.numpy()
+                np.add.at(newp, o[o >= 0], pos[o >= 0])
+                np.add.at(cnt, o[o >= 0], 1.0)
+                p = newp / np.maximum(cnt, 1)[:, None]
+    fig.update_xaxes(showgrid=False, zeroline=False, showticklabels=False)
+    fig.update_yaxes(showgrid=False, zeroline=False, showticklabels=False)
+    fig.update_layout(title=title or None, height=height * len(names), plot_bgcolor="white",
+                      margin=dict(l=10, r=10, t=60 if title else 30, b=10))
+    return fig

@@ -506,3 +506,20 @@ def test_precoarsen_on_a_pyg_graph_with_networkx_conversion():
     data.x = torch.ones(data.num_nodes, 1)
     d = Precoarsen("kmis", levels=2, k=1)(data)
     assert d.pool_sizes[0, 0] == 34 and d.pool_sizes[0, 2] < d.pool_sizes[0, 1] < 34
+
+
+def test_pyramid_gnn_runs_on_a_batch_and_matches_graph_by_graph():
+    from poolkit.one_over_k import PyramidGNN
+
+    torch.manual_seed(0)
+    gs = [GRAPHS[0], GRAPHS[3], nx.empty_graph(1), GRAPHS[6]]
+    t = Precoarsen("graclus", levels=2)
+    data = [t(Data(x=torch.randn(g.number_of_nodes(), 3), edge_index=nx_edges(g))) for g in gs]
+    model = PyramidGNN(3, 2, levels=2, hidden=8)
+    batch = Batch.from_data_list(data)
+    pred, aux = model(batch)
+    assert pred.shape == (4, 2) and aux == {}
+    one = torch.cat([model(Batch.from_data_list([d]))[0] for d in data])
+    torch.testing.assert_close(pred, one, rtol=1e-5, atol=1e-5)
+    pred.sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters() if p.requires_grad)
