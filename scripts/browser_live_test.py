@@ -118,22 +118,27 @@ def run(args) -> dict:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             try:
                 page.goto(f"http://127.0.0.1:{port}/lab/tree/live_demo.ipynb?token={token}", timeout=args.timeout * 1000)
-                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=args.timeout * 1000)
-                # wait until the kernel is connected, then Run > Run All Cells
-                page.wait_for_timeout(3000)
+                page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached", timeout=args.timeout * 1000)
+                # wait until the kernel is connected and idle, then Run > Run All Cells
+                try:
+                    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached",
+                                           timeout=args.timeout * 1000)
+                except Exception:  # indicator hidden by a setting: give the kernel time instead
+                    page.wait_for_timeout(20000)
+                page.wait_for_timeout(2000)
                 page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
                 page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
                 t_run = time.time()
                 plot = page.locator(".jp-OutputArea-output .js-plotly-plot").first
                 plot.wait_for(state="visible", timeout=2 * args.timeout * 1000)  # includes imports
                 verdict["first_frame_seconds"] = round(time.time() - t_run, 1)
-                plot.scroll_into_view_if_needed()
+                plot.scroll_into_view_if_needed(timeout=args.timeout * 1000)
                 page.wait_for_timeout(1500)
                 shots = []
                 titles = []
                 for i in range(2):
                     path = out / f"during_training_{i + 1}.png"
-                    plot.screenshot(path=str(path))
+                    plot.screenshot(path=str(path), timeout=args.timeout * 1000)
                     shots.append(path)
                     titles.append(page.locator(".jp-OutputArea-output .js-plotly-plot .gtitle").first.text_content())
                     if i == 0:
@@ -155,7 +160,7 @@ def run(args) -> dict:
                 page.screenshot(path=str(out / "page.png"), full_page=True)
             except Exception:
                 try:
-                    page.screenshot(path=str(out / "failure.png"), full_page=True)
+                    page.screenshot(path=str(out / "failure.png"), timeout=120_000)
                     verdict["outputs_text"] = [t[-300:] for t in page.locator(".jp-OutputArea-output").all_text_contents()[:10]]
                 except Exception:
                     pass
