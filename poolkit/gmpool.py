@@ -300,7 +300,7 @@ def _pool_dense(s: Tensor, x: Tensor, adj: Tensor, e: Optional[Tensor], node_mas
     ap = st @ adj @ s
     ep = None
     if e is not None:
-        ep = torch.einsum("bnk,bnmc,bml->bklc", s, e, s)
+        ep = (st.unsqueeze(1) @ e.permute(0, 3, 1, 2) @ s.unsqueeze(1)).permute(0, 2, 3, 1)
     return xp, ap, ep
 
 
