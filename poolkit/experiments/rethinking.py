@@ -22,7 +22,7 @@ variant of Table 2 is the uniform one.) The number of seeds, epochs, the batch s
 any subsampling are options; the results file records exactly what was run.
 
     python -m poolkit.experiments rethinking --datasets NCI1,PROTEINS,IMDB-BINARY \\
-        --models graclus,complement,diffpool,random_diffpool --seeds 2 --epochs 20
+        --models graclus,complement,diffpool,random_diffpool --seeds 0 1 --epochs 20
 """
 from __future__ import annotations
 
@@ -144,15 +144,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", default="NCI1,PROTEINS,IMDB-BINARY")
     parser.add_argument("--models", default="graclus,complement,diffpool,random_diffpool",
                         help="comma-separated: graclus, complement, diffpool, random_diffpool, mincut, random_mincut, none")
-    parser.add_argument("--seeds", type=int, default=20, help="number of seeds (0, 1, ...); each seed is a new split")
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--patience", type=int, default=50, help="early stopping on validation accuracy")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the paper's per dataset and model")
     parser.add_argument("--limit", type=int, default=None, help="use a random subset of this many graphs per dataset")
     parser.add_argument("--single-conv", action="store_true", help="one convolution before the first pooling (Table 2)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads for CPU runs")
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--out", default="results/rethinking.json")
 
 
 def _summary(values):
@@ -165,6 +162,9 @@ def run(args) -> dict:
     from ..nn.rethinking import PAPER_CONFIGS
     from ..train import get_device
 
+    seeds = list(args.seeds) if isinstance(args.seeds, (list, tuple)) else list(range(int(args.seeds)))
+    if getattr(args, "quick", False):
+        args.limit, args.epochs, seeds = min(args.limit or 200, 200), min(args.epochs, 2), seeds[:1]
     if args.threads:
         torch.set_num_threads(args.threads)
     t_start = time.time()
@@ -180,7 +180,7 @@ def run(args) -> dict:
             "split": "random 80/10/10 per seed (poolkit.data.random_split)",
             "optimizer": "Adam lr 1e-3, halved after 10 epochs without validation-accuracy improvement, min 1e-5",
             "early_stopping": f"validation accuracy, patience {args.patience}; test accuracy of the best validation epoch",
-            "epochs": args.epochs, "seeds": args.seeds, "batch_size": args.batch_size or "paper (Tables S2, S3)",
+            "epochs": args.epochs, "seeds": seeds, "batch_size": args.batch_size or "paper (Tables S2, S3)",
             "limit": args.limit, "single_conv": bool(args.single_conv),
             "random_diffpool": "fixed N(0, 1) assignment (the paper's N-DiffPool), supervised loss only",
             "diffpool": "poolkit.soft DiffPool (S = softmax(MLP(X)) after the convolutions), link + entropy losses weight 1",
@@ -206,7 +206,7 @@ def run(args) -> dict:
         data[dname] = (graphs, max(g.num_nodes for g in graphs), graphs[0].x.size(-1),
                        int(max(int(g.y) for g in graphs)) + 1)
     # Seeds outermost, so a run cut short still covers every dataset and model.
-    for seed in range(args.seeds):
+    for seed in seeds:
         for dname in datasets:
             graphs, max_nodes, in_ch, n_cls = data[dname]
             tr, va, te = random_split(len(graphs), (0.8, 0.1, 0.1), seed=seed)
@@ -225,7 +225,10 @@ def run(args) -> dict:
     return result
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # also runnable alone: python -m poolkit.experiments.rethinking
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, nargs="+", default=list(range(20)), help="random seeds, one split each")
+    p.add_argument("--device", default=None)
+    p.add_argument("--out", default="results/rethinking.json")
     add_arguments(p)
     run(p.parse_args())

@@ -292,16 +292,22 @@ class HomogeneityTracker:
         self.data = data
         self.rows: List[dict] = []
 
+    @torch.no_grad()
     def _measure(self, model, epoch):
         data = self.data.to(next(model.parameters()).device)
-        row = {"epoch": epoch, **layer_homogeneity(model, data)}
+        was_training, was_recording = model.training, model.record
         model.eval()
         model.record = True
-        with torch.no_grad():
+        try:
             model(data)
-        first = model.activations[0]
-        model.record = False
-        model.train()
+            acts = list(model.activations)
+        finally:
+            model.record = was_recording
+            model.train(was_training)
+        row = {"epoch": epoch}
+        for a in acts:
+            row[a["name"]] = float(_abl.feature_variance(a["x"], mask=a["mask"], normalize=True))
+        first = acts[0]
         x = first["x"][first["mask"]]
         row["dirichlet (before pooling)"] = float(_abl.dirichlet_energy(x, data.edge_index.cpu(), data.batch.cpu(),
                                                                         normalize=True))
