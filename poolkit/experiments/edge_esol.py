@@ -110,7 +110,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--limit", type=int, default=None, help="use only the first molecules (smoke tests)")
     add("--threads", type=int, default=1,
         help="torch CPU threads per process (1 is as fast for small molecules and robust on a busy machine)")
-    add("--workers", type=int, default=1, help="processes, one random split each")
+    add("--workers", type=int, default=1, help="processes; each trains one (split, model) pair at a time")
     add("--quick", action="store_true", help="smoke test: 200 molecules, 2 epochs, one seed")
     add("--device", default=None)
     add("--out", default="results/edge_esol.json")
@@ -118,6 +118,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _ints(s: str):
     return tuple(int(v) for v in str(s).split(",") if v.strip())
+
+
+_GRAPHS: list = []  # the data set, inherited by forked workers (not pickled per task)
+
+
+def _run_job(job, node_ch, edge_ch, args, device):
+    """Train and test one model (``job = (seed, name)``) on the random split of its seed."""
+    s, name = job
+    return _run_seed(s, _GRAPHS, [name], node_ch, edge_ch, args, device)
 
 
 def _run_seed(s, graphs, models, node_ch, edge_ch, args, device):
@@ -175,18 +184,19 @@ def run(args) -> dict:
         parse_model(m)
     node_ch, edge_ch = _ints(args.node_channels), _ints(args.edge_channels)
     seeds = [int(v) for v in (args.seeds if isinstance(args.seeds, (list, tuple)) else [args.seeds])]
-    job = partial(_run_seed, graphs=graphs, models=models, node_ch=node_ch, edge_ch=edge_ch, args=args,
-                  device=device)
-    workers = max(1, min(int(getattr(args, "workers", 1) or 1), len(seeds)))
+    jobs = [(s, name) for s in seeds for name in models]
+    _GRAPHS[:] = list(graphs)
+    job = partial(_run_job, node_ch=node_ch, edge_ch=edge_ch, args=args, device=device)
+    workers = max(1, min(int(getattr(args, "workers", 1) or 1), len(jobs)))
     if workers == 1:
-        per_seed = [job(s) for s in seeds]
-    else:  # one process per split; each uses args.threads torch threads
+        per_job = [job(j) for j in jobs]
+    else:  # one (split, model) run per task; each process uses args.threads torch threads
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as ex:
-            per_seed = list(ex.map(job, seeds))
-    runs = [r for rs in per_seed for r in rs]
+            per_job = list(ex.map(job, jobs))
+    runs = [r for rs in per_job for r in rs]
     summary = {}
     base = None
     for name in models:
