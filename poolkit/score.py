@@ -46,7 +46,7 @@ from .src import (
     register,
 )
 
-__all__ = ["topk_select", "num_kept", "induced_subgraph", "TopKPooling", "SAGPooling"]
+__all__ = ["topk_select", "num_kept", "induced_subgraph", "selection_spread", "TopKPooling", "SAGPooling"]
 
 _GATES = ("tanh", "sigmoid", "none")
 
@@ -150,6 +150,45 @@ def induced_subgraph(
     ew = None if edge_weight is None else edge_weight[keep]
     ea = None if edge_attr is None else edge_attr[keep]
     return ei, ew, ea
+
+
+def selection_spread(edge_index: Tensor, num_nodes: int, kept: Tensor) -> dict:
+    r"""How spread out a set of kept nodes is over one graph.
+
+    Returns a dict with
+
+    * ``mean_distance``: mean shortest-path distance (in hops) over pairs of kept nodes
+      (pairs in different connected components are left out; ``nan`` with fewer than two
+      kept nodes or no connected pair);
+    * ``coverage``: share of the graph's nodes that are kept or adjacent to a kept node.
+
+    A selection concentrated in one part of the graph has a small mean distance and a small
+    coverage; a selection spread evenly has both large.
+    """
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import shortest_path
+
+    kept = torch.as_tensor(kept).long().view(-1).cpu().numpy()
+    if num_nodes < 1:
+        raise ValueError(f"num_nodes must be >= 1, got {num_nodes}")
+    if kept.size and (kept.min() < 0 or kept.max() >= num_nodes):
+        raise ValueError(f"kept holds indices outside [0, {num_nodes})")
+    ei = edge_index.detach().cpu().numpy()
+    adj = coo_matrix((np.ones(ei.shape[1]), (ei[0], ei[1])), shape=(num_nodes, num_nodes)).tocsr()
+    near = np.zeros(num_nodes, dtype=bool)
+    near[kept] = True
+    near[adj[kept].nonzero()[1]] = True
+    near[adj[:, kept].nonzero()[0]] = True
+    mean_distance = float("nan")
+    if kept.size >= 2:
+        d = shortest_path(adj, unweighted=True, directed=False, indices=kept)[:, kept]
+        iu = np.triu_indices(kept.size, 1)
+        pair = d[iu]
+        pair = pair[np.isfinite(pair)]
+        if pair.size:
+            mean_distance = float(pair.mean())
+    return {"mean_distance": mean_distance, "coverage": float(near.mean())}
 
 
 @register("topk")

@@ -364,3 +364,26 @@ def test_bad_inputs_name_the_argument():
         pool(torch.randn(5, 3), torch.tensor([[0], [1]]), batch=torch.tensor([1, 1, 0, 0, 0]))
     with pytest.raises(ValueError, match="conv"):
         SAGPooling(3, conv="magic")
+
+
+# --------------------------------------------------------------------------- selection_spread
+def test_selection_spread_on_a_path():
+    # path 0-1-2-3-4-5-6-7-8-9
+    ei = torch.tensor([list(range(9)), list(range(1, 10))])
+    ei = torch.cat([ei, ei.flip(0)], 1)
+    close = poolkit.score.selection_spread(ei, 10, torch.tensor([0, 1, 2]))
+    assert close["mean_distance"] == pytest.approx((1 + 2 + 1) / 3)
+    assert close["coverage"] == pytest.approx(4 / 10)
+    far = poolkit.score.selection_spread(ei, 10, torch.tensor([1, 4, 8]))
+    assert far["mean_distance"] == pytest.approx((3 + 7 + 4) / 3)
+    assert far["coverage"] == pytest.approx(9 / 10)  # only node 6 is not within one hop
+
+
+def test_selection_spread_edge_cases():
+    ei = torch.tensor([[0, 1], [1, 0]])  # nodes 2, 3 isolated
+    one = poolkit.score.selection_spread(ei, 4, torch.tensor([2]))
+    assert math.isnan(one["mean_distance"]) and one["coverage"] == 0.25
+    apart = poolkit.score.selection_spread(ei, 4, torch.tensor([0, 3]))  # no path between them
+    assert math.isnan(apart["mean_distance"]) and apart["coverage"] == 0.75
+    with pytest.raises(ValueError, match="kept"):
+        poolkit.score.selection_spread(ei, 4, torch.tensor([4]))
