@@ -258,12 +258,15 @@ def main(argv=None):
                      "poolkit": poolkit.__version__, "tgp": tgp_note, "python": platform.python_version()},
         "repeats": repeats,
         "wall_s": time.time() - t0,
+        "load_average_1_5_15": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "max_time_ratio": max(ratios) if ratios else None,
         "rows": rows,
         "note": (
             "time_ratio = poolkit median / fastest peer median (forward + backward, same batch). "
             "PyG has no TVGNN. PyG's DMoN step leaves out its orthogonality loss (not in the DMoN "
-            "paper, not computed by poolkit). tgp computes its losses for the same quantities."
+            "paper, not computed by poolkit). tgp computes its losses for the same quantities. "
+            "On a shared, loaded CPU the run-to-run spread of a ratio is about ±0.15; compare "
+            "several runs (load_average records the machine's load at the end of this one)."
         ),
     }
     out = Path(args.out)
