@@ -30,7 +30,7 @@ PAPER = {
     "ngmpool": (0.7617, 0.0201),
     "diffpool": (0.6619, 0.0155),
 }
-TASKS12 = 12
+OWN_OPTIONS = ("models", "folds", "epochs", "batch_size", "lr", "hidden", "limit", "seed")
 
 
 def tox21_csv() -> Path:
@@ -104,9 +104,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--hidden", type=int, default=200)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N filtered molecules")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--out", default="results/gmpool_tox21.json")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the splits and of fold 0's model")
+    # ``python -m poolkit.experiments`` already defines --device and --out
+    if "--device" not in parser._option_string_actions:
+        parser.add_argument("--device", default=None)
+    if "--out" not in parser._option_string_actions:
+        parser.add_argument("--out", default="results/gmpool_tox21.json")
 
 
 def run(args) -> dict:
@@ -148,8 +151,7 @@ def run(args) -> dict:
     result = {
         "experiment": "gmpool_tox21",
         "command": "python -m poolkit.experiments gmpool_tox21 " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-            if k not in ("out", "device", "name", "func") and v is not None),
+            f"--{k.replace('_', '-')} {getattr(args, k)}" for k in OWN_OPTIONS if getattr(args, k, None) is not None),
         "protocol": {
             "data": info,
             "folds": args.folds,
