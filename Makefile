@@ -15,7 +15,7 @@ endif
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test unit notebooks book-strict sync screenshot bench constraints clean
+.PHONY: venv book test unit notebooks book-strict sync chromium screenshot constraints clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,7 @@ test: venv
 	$(MAKE) unit
 	$(MAKE) notebooks
 	$(MAKE) book-strict
+	$(MAKE) screenshot
 
 unit: venv
 	$(PY) -m pytest tests -q -p no:cacheprovider
@@ -49,7 +50,11 @@ book-strict: venv
 sync: venv
 	$(PY) scripts/sync_notebooks.py
 
-screenshot: venv
+# Headless Chromium from Debian (browsers cannot be downloaded by pip or npm here).
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
+
+screenshot: venv chromium
 	$(PY) scripts/screenshot_book.py
 
 constraints: venv
