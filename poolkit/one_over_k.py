@@ -577,29 +577,37 @@ class PyramidData(Data):
     the node counts of their own level, so every level of the batch stays right.
     """
 
-    def _level(self, key: str) -> Optional[int]:
-        if key.startswith("pool") and key[4:5].isdigit():
-            return int(key[4:].split("_", 1)[0])
-        return None
+    _KEYS: Dict[str, Tuple[int, str]] = {}
+
+    @classmethod
+    def _level(cls, key: str) -> Tuple[int, str]:
+        """``(level, kind)`` of a pyramid key (``(0, "")`` for other keys), cached."""
+        hit = cls._KEYS.get(key)
+        if hit is None:
+            hit = (0, "")
+            if key.startswith("pool") and key[4:5].isdigit():
+                lvl, rest = key[4:].split("_", 1)
+                hit = (int(lvl), rest)
+            cls._KEYS[key] = hit
+        return hit
 
     def __inc__(self, key, value, *args, **kwargs):
-        lvl = self._level(key)
-        if lvl is not None:
-            sizes = self.pool_sizes.view(-1)
-            if key.endswith("_s"):
-                return torch.tensor([[int(sizes[lvl - 1])], [int(sizes[lvl])]])
-            if key.endswith("_edge_index"):
-                return int(sizes[lvl])
+        lvl, kind = self._level(key)
+        if lvl:
+            if kind == "s":  # rows: nodes of level l-1, columns: supernodes of level l
+                return self.pool_sizes[0, lvl - 1:lvl + 1].view(2, 1)
+            if kind == "edge_index":
+                return self.pool_sizes[0, lvl]
             return 0
         if key == "pool_sizes":
             return 0
         return super().__inc__(key, value, *args, **kwargs)
 
     def __cat_dim__(self, key, value, *args, **kwargs):
-        lvl = self._level(key)
-        if lvl is not None and (key.endswith("_s") or key.endswith("_edge_index")):
-            return -1
-        if lvl is not None or key == "pool_sizes":
+        lvl, kind = self._level(key)
+        if lvl:
+            return -1 if kind in ("s", "edge_index") else 0
+        if key == "pool_sizes":
             return 0
         return super().__cat_dim__(key, value, *args, **kwargs)
 
