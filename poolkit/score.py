@@ -261,9 +261,18 @@ class TopKPooling(Pooler):
             raise ValueError(f"x has {x.size(-1)} features but the pooler was built with in_channels={self.in_channels}")
         y = self.score(x, edge_index, edge_weight).view(-1)
         kept = topk_select(y, batch, ratio=self.ratio, k=self.k)
-        so = SelectOutput.from_kept_nodes(kept, x.size(0), weight=self._gate(y[kept]), batch=batch)
-        so.extra["score"] = y
-        return so
+        # SelectOutput.from_kept_nodes without its range check: kept is valid by construction.
+        return SelectOutput(
+            node_index=kept,
+            cluster_index=torch.arange(kept.numel(), device=kept.device),
+            weight=self._gate(y[kept]),
+            num_nodes=x.size(0),
+            num_clusters=kept.numel(),
+            batch=batch,
+            cluster_batch=None if batch is None else batch[kept],
+            kept=kept,
+            extra={"score": y},
+        )
 
     def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
         """``X' = Sᵀ X``: the kept rows times their gates."""
