@@ -353,3 +353,17 @@ def test_bad_inputs_raise_value_errors():
         DualMessageConv(4, 3, 4, 4)(x, ei, ea)
     with pytest.raises(ValueError, match="pool"):
         DualMessageNet(4, 2, pool="max")
+
+
+def test_pooled_molecule_figure_marks_new_bonds():
+    from poolkit.data import smiles_to_data
+    from poolkit.edge import pooled_molecule_figure
+
+    mol = smiles_to_data("CCO")  # drop the middle carbon: C0-O2 is a new bond
+    kept = torch.tensor([0, 2])
+    ei, _ = contract_edges(mol.edge_index, mol.edge_attr, kept, 3)
+    fig = pooled_molecule_figure("CCO", mol.edge_index, [{"atoms": kept, "edge_index": kept[ei]}])
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert len(lines) == 4  # old / new bonds in each of the two panels
+    old0, new0, old1, new1 = (sum(v is not None for v in t.x) // 2 for t in lines)
+    assert (old0, new0, old1, new1) == (2, 0, 0, 1)
