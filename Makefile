@@ -15,7 +15,7 @@ endif
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test unit notebooks book-strict sync chromium screenshot constraints clean
+.PHONY: venv book test unit notebooks book-strict sync chromium screenshot live-browser-test bench constraints clean
 
 venv: $(STAMP)
 
@@ -56,6 +56,15 @@ chromium:
 
 screenshot: venv chromium
 	$(PY) scripts/screenshot_book.py
+
+# The live view in a real browser: JupyterLab + headless Chromium through Playwright
+# (the Python package only; the browser is Debian's). Slow: not part of `make test`.
+live-browser-test: venv chromium
+	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[browser]"
+	$(PY) scripts/browser_live_test.py
+
+bench: venv
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 constraints: venv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^torch-geometric-pool' | sed 's/^torch==\(.*\)+cpu/torch==\1/' > requirements/constraints.txt

@@ -21,6 +21,9 @@ from .src import (  # noqa: F401
     register,
 )
 
+# Figures render in Jupyter, Colab and the static book alike (see _render.py).
+from . import _render  # noqa: F401,E402
+
 # Importing the family modules registers their poolers.
 from . import soft, one_over_k, score, gmpool, edge, ablations  # noqa: F401,E402
 
