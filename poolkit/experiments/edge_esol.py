@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import os
 import platform
 import time
 from functools import partial
@@ -241,13 +239,12 @@ def run(args) -> dict:
         "threads": torch.get_num_threads(),
         "wall_seconds": time.time() - t0,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    return result
+    return result  # the dispatcher writes it with write_results (results/NAME.json or --out)
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(p)
-    run(p.parse_args())
+    import sys
+
+    from .__main__ import main
+
+    sys.exit(main(["edge_esol"] + sys.argv[1:]))

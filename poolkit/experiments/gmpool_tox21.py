@@ -15,8 +15,6 @@ validation, the model with the best validation ROC-AUC is evaluated on the test 
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import platform
 import time
 from pathlib import Path
@@ -170,13 +168,12 @@ def run(args) -> dict:
         "device": str(device),
         "wall_seconds": time.time() - t0,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    return result
+    return result  # the dispatcher writes it with write_results (results/NAME.json or --out)
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(p)
-    run(p.parse_args())
+    import sys
+
+    from .__main__ import main
+
+    sys.exit(main(["gmpool_tox21"] + sys.argv[1:]))
