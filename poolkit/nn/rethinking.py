@@ -45,7 +45,7 @@ from .. import ablations as _abl
 from ..src import check_positive_int, check_ratio, get_pooler
 
 __all__ = ["RethinkingNet", "GlobalPoolNet", "paper_model", "POOLS", "PAPER_CONFIGS", "layer_homogeneity",
-           "HomogeneityTracker", "permutation_sensitivity", "activation_figure"]
+           "HomogeneityTracker", "permutation_sensitivity", "activation_figure", "record_activations"]
 
 SPARSE_POOLS = ("graclus", "complement")
 DENSE_POOLS = ("diffpool", "mincut", "random_diffpool", "random_mincut")
@@ -265,21 +265,29 @@ def paper_model(pool: Optional[str], in_channels: int, out_channels: int, datase
 
 # --------------------------------------------------------------------------- analysis helpers
 @torch.no_grad()
-def layer_homogeneity(model: RethinkingNet, data) -> Dict[str, float]:
-    """Run ``model`` on ``data`` (eval mode) and return, for each recorded layer ("before
-    pooling", "after pooling 1", ...), the scale-free within-graph feature variance
-    (:func:`poolkit.ablations.feature_variance` with ``normalize=True``: 0 when all nodes
-    of a graph have the same embedding)."""
+def record_activations(model: RethinkingNet, data) -> List[dict]:
+    """Run ``model`` on ``data`` in eval mode with recording on and return its recorded
+    activations (one dict per layer: name, x, mask); the model's train/record state is
+    restored afterwards."""
     was_training, was_recording = model.training, model.record
     model.eval()
     model.record = True
     try:
         model(data)
-        return {a["name"]: float(_abl.feature_variance(a["x"], mask=a["mask"], normalize=True))
-                for a in model.activations}
+        return list(model.activations)
     finally:
         model.record = was_recording
         model.train(was_training)
+
+
+@torch.no_grad()
+def layer_homogeneity(model: RethinkingNet, data) -> Dict[str, float]:
+    """Run ``model`` on ``data`` (eval mode) and return, for each recorded layer ("before
+    pooling", "after pooling 1", ...), the scale-free within-graph feature variance
+    (:func:`poolkit.ablations.feature_variance` with ``normalize=True``: 0 when all nodes
+    of a graph have the same embedding)."""
+    return {a["name"]: float(_abl.feature_variance(a["x"], mask=a["mask"], normalize=True))
+            for a in record_activations(model, data)}
 
 
 class HomogeneityTracker:
@@ -295,15 +303,7 @@ class HomogeneityTracker:
     @torch.no_grad()
     def _measure(self, model, epoch):
         data = self.data.to(next(model.parameters()).device)
-        was_training, was_recording = model.training, model.record
-        model.eval()
-        model.record = True
-        try:
-            model(data)
-            acts = list(model.activations)
-        finally:
-            model.record = was_recording
-            model.train(was_training)
+        acts = record_activations(model, data)
         row = {"epoch": epoch}
         for a in acts:
             row[a["name"]] = float(_abl.feature_variance(a["x"], mask=a["mask"], normalize=True))
@@ -360,15 +360,7 @@ def activation_figure(model: RethinkingNet, data, graphs: Sequence[int] = (0, 1,
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    was_training, was_recording = model.training, model.record
-    model.eval()
-    model.record = True
-    try:
-        model(data)
-        acts = list(model.activations)
-    finally:
-        model.record = was_recording
-        model.train(was_training)
+    acts = record_activations(model, data)
     graphs = list(graphs)
     titles = []
     mats = []
