@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make book   builds the book (executes every chapter) into _build/html
-#   make test   runs every test: unit tests, every chapter under nbval, the strict book build
+#   make test   runs every test: unit tests, every chapter under nbval, the strict book build,
+#               screenshots of the built book and the live view in a real browser
 # Each creates or reuses the virtual environment .venv, pinned by requirements/constraints.txt.
 
 PYTHON ?= python3
@@ -36,6 +37,7 @@ test: venv
 	$(MAKE) notebooks
 	$(MAKE) book-strict
 	$(MAKE) screenshot
+	$(MAKE) live-browser-test
 
 unit: venv
 	$(PY) -m pytest tests -q -p no:cacheprovider
@@ -58,7 +60,7 @@ screenshot: venv chromium
 	$(PY) scripts/screenshot_book.py
 
 # The live view in a real browser: JupyterLab + headless Chromium through Playwright
-# (the Python package only; the browser is Debian's). Slow: not part of `make test`.
+# (the Python package only; the browser is Debian's). About a minute.
 live-browser-test: venv chromium
 	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[browser]"
 	$(PY) scripts/browser_live_test.py

@@ -16,10 +16,21 @@ How it works. At throttled moments (every ``every_steps`` steps and/or every
 ``every_seconds`` seconds) it runs the model on the watched graph in eval mode under
 ``torch.no_grad()``, reads ``S`` from the first :class:`~poolkit.src.Pooler` inside the
 model through a forward hook (or from the model's output when the model itself returns
-``S``), copies only that ``[n, k]`` matrix to the CPU and replaces a notebook display in
-place (``IPython.display.display(..., display_id=True)`` then ``handle.update``), which
-JupyterLab, Colab and VS Code all honour. Training state is restored afterwards
-(``model.train()``), and the training batches are never copied off the device.
+``S``), copies only that ``[n, k]`` matrix to the CPU and redraws the figure in place.
+Training state is restored afterwards (``model.train()``), and the training batches are
+never copied off the device.
+
+Two ways to redraw in place, chosen by ``mode``:
+
+* ``"widget"`` (default in JupyterLab, Notebook 7 and VS Code): each frame replaces the
+  content of an ``ipywidgets.Output``. The plotly renderer of JupyterLab
+  (``jupyterlab-plotly``) draws a figure once and ignores later ``update_display_data``
+  messages for it (its ``renderModel`` returns early once a plot exists; plotly.py issue
+  3053), so updating one display would leave the first frame on screen. A fresh output
+  inside the widget gets a fresh renderer, which draws the new frame.
+* ``"display"`` (default in Colab, or when ipywidgets is missing): one display, replaced
+  with ``IPython.display.display(..., display_id=True)`` then ``handle.update``. Colab's
+  plotly renderer emits HTML, which Colab redraws on each update.
 
 At the end of training the display holds the final frame as an ordinary output, so a
 notebook executed headless (nbval, the book build) stores the trained matrices. Outside a
@@ -92,6 +103,17 @@ def _assignment_from(obj) -> Optional[torch.Tensor]:
     return None
 
 
+def _sequential_blues() -> list:
+    # plotly.js's own "Blues" runs from dark to light, the reverse of plotly.py's (used by
+    # poolkit.viz); spell the scale out so live and static heatmaps agree: light = 0.
+    from plotly.colors import make_colorscale, sequential
+
+    return [list(c) for c in make_colorscale(sequential.Blues)]
+
+
+_BLUES = _sequential_blues()
+
+
 def _downsample(values: List[float], max_points: int) -> (List[float], List[float]):
     """Mean over equal bins so a curve never has more than ``max_points`` points."""
     n = len(values)
@@ -123,6 +145,10 @@ class LiveView:
         sort_clusters: order the columns of ``S`` by where their nodes sit, so a good
             clustering looks block diagonal.
         show: ``"auto"`` draws only inside a notebook kernel; ``True``/``False`` force it.
+        mode: how frames replace each other: ``"widget"`` (an ``ipywidgets.Output`` whose
+            content is replaced), ``"display"`` (``display_id`` updates) or ``"auto"``
+            (``"display"`` in Colab or without ipywidgets, ``"widget"`` otherwise). Either way
+            the final frame ends up as an ordinary output.
         keep_frames: keep every snapshot of ``S`` (NumPy) in ``self.frames`` (snapshots are
             then taken on schedule even outside a notebook, e.g. to draw them as static frames).
         max_points: most points per loss curve (longer runs are averaged into bins).
@@ -132,11 +158,13 @@ class LiveView:
     def __init__(self, data=None, every_steps: Optional[int] = None, every_seconds: Optional[float] = 2.0,
                  title: str = "", pooler=None, model: Optional[Callable] = None, order="auto",
                  sort_clusters: bool = True, show="auto", keep_frames: bool = False, max_points: int = 400,
-                 height: int = 360):
+                 height: int = 360, mode: str = "auto"):
         if every_steps is not None and (isinstance(every_steps, bool) or not isinstance(every_steps, int) or every_steps < 1):
             raise ValueError(f"every_steps must be a positive integer or None, got {every_steps!r}")
         if every_seconds is not None and not (isinstance(every_seconds, (int, float)) and every_seconds >= 0):
             raise ValueError(f"every_seconds must be a non-negative number or None, got {every_seconds!r}")
+        if mode not in ("auto", "widget", "display"):
+            raise ValueError(f"mode must be 'auto', 'widget' or 'display', got {mode!r}")
         self.data = data
         self.every_steps = every_steps
         self.every_seconds = every_seconds
@@ -149,6 +177,7 @@ class LiveView:
         self.keep_frames = keep_frames
         self.max_points = max_points
         self.height = height
+        self.mode = mode
         self.frames: List[np.ndarray] = []
         self.losses: Dict[str, List[float]] = {}
         self.num_updates = 0
@@ -157,6 +186,7 @@ class LiveView:
         self.step = 0
         self.epoch = 0
         self._handle = None
+        self._out = None
         self._hook = None
         self._captured = None
         self._capturing = False
@@ -171,6 +201,7 @@ class LiveView:
         self._last = -float("inf")
         self._attach(state.model)
         self._handle = None
+        self._out = None
 
     def on_step(self, state) -> None:
         self.step = state.step
@@ -288,7 +319,7 @@ class LiveView:
                          "colorscale": "Viridis", "zmin": 0, "zmax": float(max(1.0, a.max() if a.size else 1.0)),
                          "showscale": False, "hovertemplate": "node %{y}, supernode %{x}: %{z:.3f}<extra></extra>"})
             data.append({"type": "heatmap", "z": np.round(m, 4).tolist(), "xaxis": "x2", "yaxis": "y2",
-                         "colorscale": "Blues", "zmin": 0, "showscale": False,
+                         "colorscale": _BLUES, "zmin": 0, "showscale": False,
                          "hovertemplate": "nodes %{y}, %{x}: %{z:.3f}<extra></extra>"})
         for name, vals in self.losses.items():
             xs, ys = _downsample(vals, self.max_points)
@@ -310,8 +341,10 @@ class LiveView:
             "yaxis3": {"domain": [0.0, 1.0], "anchor": "x3"},
             "legend": {"x": 0.70, "y": 1.12, "orientation": "h", "font": {"size": 10}},
             "annotations": [
-                {"text": "S", "x": 0.12, "y": 1.04, "xref": "paper", "yref": "paper", "showarrow": False},
-                {"text": "M = S Sᵀ", "x": 0.465, "y": 1.04, "xref": "paper", "yref": "paper", "showarrow": False},
+                {"text": "S", "x": 0.12, "y": 1.02, "yanchor": "bottom", "xref": "paper", "yref": "paper",
+                 "showarrow": False},
+                {"text": "M = S Sᵀ", "x": 0.465, "y": 1.02, "yanchor": "bottom", "xref": "paper", "yref": "paper",
+                 "showarrow": False},
             ],
         }
         return {"data": data, "layout": layout}
@@ -321,6 +354,50 @@ class LiveView:
         import plotly.graph_objects as go
 
         return go.Figure(self.figure_dict())
+
+    def _use_widget(self) -> bool:
+        if self.mode != "auto":
+            return self.mode == "widget"
+        import sys
+
+        if "google.colab" in sys.modules:
+            return False
+        try:
+            import ipywidgets  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _show(self, bundle: dict) -> None:
+        """Create the display, or replace what it shows (the widget, or the last frame)."""
+        from IPython.display import display
+
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
+
+    def _show_in_widget(self, bundle: dict) -> None:
+        """Replace the content of the Output widget with this frame."""
+        if self._out is None:
+            import ipywidgets
+            from IPython.display import display
+
+            self._out = ipywidgets.Output()
+            if self._handle is None:
+                self._handle = display(self._out, display_id=True)
+            else:
+                self._handle.update(self._out)
+        # Front-ends that render the plotly JSON need nothing else while training; the HTML
+        # fallback (for the static book) comes with the final frame only.
+        live = {k: v for k, v in bundle.items() if k != "text/html"} if "application/vnd.plotly.v1+json" in bundle else bundle
+        self._out.outputs = ({"output_type": "display_data", "data": live, "metadata": {}},)
+
+    def _close_widget(self) -> None:
+        if self._out is not None:
+            self._out.outputs = ()  # so a stored widget state stays small
+            self._out.close()
+            self._out = None
 
     def _bundle(self, fig_dict: dict) -> dict:
         import plotly.io as pio
@@ -335,13 +412,12 @@ class LiveView:
             self.frames.append(self.s.copy())
         self.num_updates += 1
         if self._drawing():
-            from IPython.display import display
-
             bundle = self._bundle(self.figure_dict())
-            if self._handle is None:
-                self._handle = display(bundle, raw=True, display_id=True)
+            if self._use_widget() and not final:
+                self._show_in_widget(bundle)
             else:
-                self._handle.update(bundle, raw=True)
+                self._show(bundle)
+                self._close_widget()
         self.update_seconds += time.perf_counter() - t0
         self._last = time.perf_counter()
 

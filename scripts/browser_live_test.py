@@ -19,8 +19,10 @@ Run it with::
     python scripts/browser_live_test.py [--out DIR] [--chromium /usr/bin/chromium]
 
 Needs ``pip install playwright`` (the Python package only; never ``playwright install``)
-and ``chromium`` (Debian: ``apt-get install -y chromium``). It is not part of ``make test``:
-it takes a minute or two and depends on a browser.
+and ``chromium`` (Debian: ``apt-get install -y chromium``). ``make test`` runs it last
+(``make live-browser-test``); it takes about a minute.
+
+Why the live view needs an Output widget in JupyterLab: see :mod:`poolkit.live`.
 """
 from __future__ import annotations
 
@@ -56,8 +58,13 @@ def free_port() -> int:
 def start_lab(workdir: Path, port: int, token: str, log: Path) -> subprocess.Popen:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    # A private settings folder: no news/update toast over the figure, no network checks.
+    settings = workdir / ".lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True}))
     cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        sys.executable, "-m", "jupyterlab", f"--LabApp.user_settings_dir={workdir / '.lab-settings'}", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir}",
         "--LabApp.news_url=", "--LabApp.check_for_updates_class="
         "jupyterlab.NeverCheckForUpdate", "--ServerApp.open_browser=False",
@@ -129,7 +136,7 @@ def run(args) -> dict:
                 page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
                 page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
                 t_run = time.time()
-                plot = page.locator(".jp-OutputArea-output .js-plotly-plot").first
+                plot = page.locator(".jp-Notebook .js-plotly-plot").first
                 plot.wait_for(state="visible", timeout=2 * args.timeout * 1000)  # includes imports
                 verdict["first_frame_seconds"] = round(time.time() - t_run, 1)
                 plot.scroll_into_view_if_needed(timeout=args.timeout * 1000)
@@ -140,7 +147,7 @@ def run(args) -> dict:
                     path = out / f"during_training_{i + 1}.png"
                     plot.screenshot(path=str(path), timeout=args.timeout * 1000)
                     shots.append(path)
-                    titles.append(page.locator(".jp-OutputArea-output .js-plotly-plot .gtitle").first.text_content())
+                    titles.append(page.locator(".jp-Notebook .js-plotly-plot .gtitle").first.text_content())
                     if i == 0:
                         page.wait_for_timeout(args.gap * 1000)
                 # is the training cell still running? (its prompt shows [*])
@@ -154,9 +161,9 @@ def run(args) -> dict:
                     ".some(e => e.textContent.includes('done'))",
                     timeout=args.timeout * 1000)
                 final = out / "final_frame.png"
-                page.locator(".jp-OutputArea-output .js-plotly-plot").first.screenshot(path=str(final))
-                verdict["final_title"] = page.locator(".jp-OutputArea-output .js-plotly-plot .gtitle").first.text_content()
-                verdict["figures_in_output"] = page.locator(".jp-OutputArea-output .js-plotly-plot").count()
+                page.locator(".jp-Notebook .js-plotly-plot").first.screenshot(path=str(final))
+                verdict["final_title"] = page.locator(".jp-Notebook .js-plotly-plot .gtitle").first.text_content()
+                verdict["figures_in_output"] = page.locator(".jp-Notebook .js-plotly-plot").count()
                 page.screenshot(path=str(out / "page.png"), full_page=True)
             except Exception:
                 try:

@@ -80,7 +80,7 @@ def test_display_is_created_once_then_updated_in_place(graph, monkeypatch):
 
     monkeypatch.setattr(IPython.display, "display", fake_display)
     model = NodeClusterer(graph.num_features, 3, "mincut", hidden=8)
-    view = L.LiveView(graph, every_steps=4, every_seconds=None, show=True, title="sbm")
+    view = L.LiveView(graph, every_steps=4, every_seconds=None, show=True, title="sbm", mode="display")
     fit(model, [graph], epochs=12, task="clustering", callbacks=[view], progress=False)
     assert calls[0][0] == "display" and calls[0][3] is True
     assert all(c[0] == "update" for c in calls[1:]) and len(calls) == 12 // 4 + 1
@@ -92,6 +92,74 @@ def test_display_is_created_once_then_updated_in_place(graph, monkeypatch):
     assert s.shape == (24, 3)
     assert np.allclose(np.array(m_trace["z"]), s @ s.T, atol=1e-3)
     assert {t["name"] for t in fig["data"][2:]} == {"loss", "cut", "ortho"}
+
+
+def test_widget_mode_replaces_the_output_each_frame_and_ends_with_a_plain_output(graph, monkeypatch):
+    """JupyterLab's plotly renderer ignores display updates, so frames go into an Output
+    widget (a fresh output each time); the final frame replaces the widget by a plain output."""
+    import ipywidgets
+    import IPython.display
+
+    calls = []
+
+    class Handle:
+        def update(self, obj, raw=False):
+            calls.append(("update", obj, raw))
+
+    def fake_display(obj, raw=False, display_id=None):
+        calls.append(("display", obj, raw, display_id))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    frames = []
+    model = NodeClusterer(graph.num_features, 3, "mincut", hidden=8)
+    view = L.LiveView(graph, every_steps=4, every_seconds=None, show=True, mode="widget")
+    fit(model, [graph], epochs=4, task="clustering", callbacks=[view], progress=False)
+    # first frame: the display shows an Output widget holding one plotly figure
+    assert isinstance(calls[0][1], ipywidgets.Output) and calls[0][3] is True
+    # end: the display now holds the final figure (JSON + HTML), the widget is emptied and closed
+    assert [c[0] for c in calls] == ["display", "update"]
+    final = calls[1][1]
+    assert set(final) >= {"application/vnd.plotly.v1+json", "text/html"} and calls[1][2] is True
+    assert "step 4" in final["application/vnd.plotly.v1+json"]["layout"]["title"]["text"]
+    assert calls[0][1].outputs == () and calls[0][1].comm is None and view._out is None
+
+    # while training: each frame replaces the widget's content with exactly one output
+    calls.clear()
+    view2 = L.LiveView(graph, every_steps=3, every_seconds=None, show=True, mode="widget")
+
+    def record(change):
+        if change["new"]:
+            frames.append(change["new"])
+
+    orig = L.LiveView._show_in_widget
+
+    def spy(self, bundle):
+        orig(self, bundle)
+        if len(frames) == 0:
+            self._out.observe(record, names="outputs")
+            frames.append(self._out.outputs)
+
+    monkeypatch.setattr(L.LiveView, "_show_in_widget", spy)
+    fit(NodeClusterer(graph.num_features, 3, "mincut", hidden=8), [graph], epochs=9, task="clustering",
+        callbacks=[view2], progress=False)
+    assert len(frames) == 3                                  # steps 3, 6, 9 (the last one final)
+    titles = []
+    for outs in frames:
+        assert len(outs) == 1 and outs[0]["output_type"] == "display_data"
+        assert set(outs[0]["data"]) == {"application/vnd.plotly.v1+json"}   # no HTML copy while live
+        titles.append(outs[0]["data"]["application/vnd.plotly.v1+json"]["layout"]["title"]["text"])
+    assert ["step 3" in titles[0], "step 6" in titles[1], "step 9" in titles[2]] == [True] * 3
+
+
+def test_auto_mode_uses_display_updates_in_colab(monkeypatch):
+    import sys
+    import types
+
+    assert L.LiveView()._use_widget() is True                # JupyterLab / VS Code / nbclient
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert L.LiveView()._use_widget() is False
+    assert L.LiveView(mode="widget")._use_widget() is True
 
 
 def test_rows_sorted_by_true_blocks_and_plain_callable_model():
@@ -112,6 +180,8 @@ def test_errors():
         L.LiveView(every_steps=0)
     with pytest.raises(ValueError, match="every_seconds"):
         L.LiveView(every_seconds=-1)
+    with pytest.raises(ValueError, match="mode"):
+        L.LiveView(mode="inline")
     with pytest.raises(ValueError, match="data"):
         L.LiveView(model=lambda d: d).snapshot()
     g = sbm((3, 3), 0.9, 0.1)
@@ -144,3 +214,8 @@ def test_final_frame_is_stored_when_executed_headless(tmp_path):
     assert "step 20" in fig["layout"]["title"]["text"]
     assert np.array(fig["data"][0]["z"]).shape == (18, 3)
     assert "text/html" in outs[0].data                       # the static book can draw it too
+    # the Output widget that held the live frames was emptied before it closed, so a stored
+    # widget state (nbclient keeps one) carries no frames
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    outputs = [m["state"].get("outputs") for m in state.values() if m.get("model_name") == "OutputModel"]
+    assert outputs and all(not o for o in outputs)
