@@ -6,7 +6,7 @@ The same model (GCN → MinCutPool → GCN → readout → MLP on motif graphs) 
 both alike. Reported: the ratio of median wall times (target ≤ 1.05), and the view's own
 time (snapshots + figure building + display messages) as a share of training time.
 
-    python benchmarks/bench_live.py [--epochs 30] [--repeats 3] [--device cpu|cuda]
+    python benchmarks/bench_live.py [--epochs 300] [--repeats 3] [--device cpu|cuda]
 
 Writes ``benchmarks/results/live.json`` and ``benchmarks/results/live.md``.
 """
@@ -63,7 +63,7 @@ print("RESULT " + json.dumps(dict(rows=rows, device=str(dev), steps_per_run=EPOC
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default=None)
     ap.add_argument("--out", default=str(OUT))
