@@ -182,6 +182,25 @@ def test_motif_dataset_is_balanced_and_decided_by_structure():
     assert all(torch.equal(a.edge_index, b.edge_index) for a, b in zip(ds, again))
 
 
+def test_motif_dataset_with_a_range_of_sizes_and_one_hot_degree():
+    ds = D.motif_dataset(60, base_nodes=(10, 40), seed=3, feature="degree_onehot")
+    sizes = [d.num_nodes - 5 for d in ds]
+    assert min(sizes) >= 10 and max(sizes) <= 40 and len(set(sizes)) > 10
+    # sizes are drawn the same way for both labels: no size shortcut to the label
+    by_label = {y: [s for s, d in zip(sizes, ds) if int(d.y) == y] for y in (0, 1)}
+    assert abs(np.mean(by_label[0]) - np.mean(by_label[1])) < 5
+    for d in ds:
+        deg = torch.bincount(d.edge_index[0], minlength=d.num_nodes).clamp(max=D.synthetic.MAX_ONEHOT_DEGREE)
+        assert d.x.shape == (d.num_nodes, D.synthetic.MAX_ONEHOT_DEGREE + 1)
+        assert torch.equal(d.x.argmax(1), deg) and torch.all(d.x.sum(1) == 1)
+    # a single number still fixes the size of every base graph
+    fixed = D.motif_dataset(10, base_nodes=12, seed=0)
+    assert all(d.num_nodes == 17 for d in fixed)
+    for bad in [(5, 3), (1, 4), (3,), 1, "20", (2.0, 5)]:
+        with pytest.raises(ValueError, match="base_nodes"):
+            D.motif_dataset(4, base_nodes=bad)
+
+
 # --------------------------------------------------------------------------- splits
 def test_random_split_disjoint_complete_deterministic():
     parts = D.random_split(101, (0.8, 0.1, 0.1), seed=0)

@@ -14,7 +14,9 @@ from torch_geometric.data import Data
 
 __all__ = ["sbm", "karate", "grid", "ring", "motif_dataset", "sbm_dataset", "from_networkx"]
 
-FEATURES = ("onehot", "random", "degree", "constant", "noisy_block")
+FEATURES = ("onehot", "random", "degree", "degree_onehot", "constant", "noisy_block")
+#: degrees at or above this share the last slot of ``feature="degree_onehot"``
+MAX_ONEHOT_DEGREE = 8
 
 
 def _edge_index_from_pairs(pairs: np.ndarray, n: int) -> torch.Tensor:
@@ -38,6 +40,9 @@ def _features(kind: str, n: int, edge_index: torch.Tensor, rng: np.random.Genera
     if kind == "degree":
         deg = torch.bincount(edge_index[0], minlength=n).float()
         return torch.stack([deg, torch.ones(n)], 1)
+    if kind == "degree_onehot":
+        deg = torch.bincount(edge_index[0], minlength=n).clamp(max=MAX_ONEHOT_DEGREE)
+        return torch.nn.functional.one_hot(deg, MAX_ONEHOT_DEGREE + 1).float()
     if kind == "noisy_block":
         if blocks is None:
             raise ValueError("feature='noisy_block' needs block labels")
@@ -53,7 +58,8 @@ def sbm(sizes: Sequence[int] = (20, 20, 20), p_in: float = 0.3, p_out: float = 0
     inside a block and ``p_out`` between blocks. ``y`` [N] is the block of each node.
 
     ``feature``: ``"onehot"`` (identity, structure only), ``"random"`` (Gaussian, ``dim``),
-    ``"degree"``, ``"constant"``, or ``"noisy_block"`` (block centre + Gaussian noise of
+    ``"degree"`` (degree and a constant), ``"degree_onehot"`` (one-hot degree, the last slot
+    for degree ≥ :data:`MAX_ONEHOT_DEGREE`), ``"constant"``, or ``"noisy_block"`` (block centre + Gaussian noise of
     scale ``noise``: features that carry the communities too).
     """
     sizes = [int(s) for s in sizes]
@@ -131,21 +137,33 @@ _HOUSE = [(0, 1), (1, 2), (2, 3), (3, 0), (0, 4), (1, 4)]   # square 0-1-2-3 wit
 _BOWTIE = [(0, 1), (1, 2), (2, 0), (0, 3), (3, 4), (4, 0)]  # two triangles sharing node 0
 
 
-def motif_dataset(num_graphs: int = 200, base_nodes: int = 20, seed: int = 0, feature: str = "constant",
+def motif_dataset(num_graphs: int = 200, base_nodes=20, seed: int = 0, feature: str = "constant",
                   base: str = "ba") -> List[Data]:
     """Graph classification: a random base graph (Barabási–Albert, ``m=1``, or Erdős–Rényi)
     with a *house* motif attached (label 1) or a *bow-tie* (label 0).
 
     Both motifs have 5 nodes and 6 edges, so the label is decided by structure alone, not by
-    size or degree counts. ``data.motif`` marks the motif's nodes.
+    size or degree counts. ``data.motif`` marks the motif's nodes. ``base_nodes`` is the size
+    of the base graph, or a pair ``(low, high)``: each graph then draws its size uniformly
+    from ``low..high`` (inclusive), the same way for both labels.
     """
     import networkx as nx
 
+    if isinstance(base_nodes, (tuple, list)):
+        if len(base_nodes) != 2 or not all(isinstance(b, (int, np.integer)) for b in base_nodes) \
+                or not 2 <= base_nodes[0] <= base_nodes[1]:
+            raise ValueError(f"base_nodes must be an int >= 2 or a pair (low, high) with 2 <= low <= high, got {base_nodes!r}")
+        lo, hi = int(base_nodes[0]), int(base_nodes[1])
+    elif isinstance(base_nodes, (int, np.integer)) and not isinstance(base_nodes, bool) and base_nodes >= 2:
+        lo = hi = int(base_nodes)
+    else:
+        raise ValueError(f"base_nodes must be an int >= 2 or a pair (low, high) with 2 <= low <= high, got {base_nodes!r}")
     rng = np.random.default_rng(seed)
     out = []
     for g_id in range(num_graphs):
         label = int(g_id % 2 == 0) if num_graphs > 1 else 1
         s = int(rng.integers(2**31))
+        base_nodes = lo if lo == hi else int(rng.integers(lo, hi + 1))
         if base == "ba":
             g = nx.barabasi_albert_graph(base_nodes, 1, seed=s)
         elif base == "er":
