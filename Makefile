@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make book   builds the book (executes every chapter) into _build/html
-#   make test   runs every test: unit tests, every chapter under nbval, the strict book build,
-#               screenshots of the built book and the live view in a real browser
+#   make test   runs every test: unit tests, the offline data check, every chapter under nbval,
+#               the strict book build, screenshots of the built book and the live view in a
+#               real browser
 # Each creates or reuses the virtual environment .venv, pinned by requirements/constraints.txt.
 
 PYTHON ?= python3
@@ -16,7 +17,7 @@ endif
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test unit notebooks book-strict sync chromium screenshot live-browser-test bench constraints clean
+.PHONY: venv book test unit offline-data notebooks book-strict sync chromium screenshot live-browser-test bench constraints clean
 
 venv: $(STAMP)
 
@@ -34,6 +35,7 @@ book: venv
 
 test: venv
 	$(MAKE) unit
+	$(MAKE) offline-data
 	$(MAKE) notebooks
 	$(MAKE) book-strict
 	$(MAKE) screenshot
@@ -41,6 +43,15 @@ test: venv
 
 unit: venv
 	$(PY) -m pytest tests -q -p no:cacheprovider
+
+# Every data set of poolkit.data, loaded under `unshare -rn` with sockets blocked; the
+# PyG benchmark sets only when their raw folders are beside the checkout.
+offline-data: venv
+ifneq ($(wildcard $(SHARED)),)
+	$(PY) scripts/check_offline_data.py
+else
+	$(PY) scripts/check_offline_data.py --skip-benchmarks
+endif
 
 notebooks: venv
 	$(PY) scripts/sync_notebooks.py --check
