@@ -1,5 +1,5 @@
 """poolkit.live: the live view snapshots S of the watched graph, throttles, restores the
-training mode, updates one display in place, and leaves a final frame when a notebook runs
+training mode, redraws in place (an Output widget, or one display in Colab), and leaves a final frame when a notebook runs
 headless."""
 import numpy as np
 import pytest
@@ -14,6 +14,26 @@ from poolkit.train import fit, set_seed
 @pytest.fixture
 def graph():
     return sbm((8, 8, 8), 0.6, 0.02, seed=0, feature="noisy_block", dim=8)
+
+
+@pytest.fixture
+def display_calls(monkeypatch):
+    """Replace IPython's display with a recorder: ("display", obj, raw, display_id) for a new
+    display, ("update", obj, raw) for an update of its handle."""
+    import IPython.display
+
+    calls = []
+
+    class Handle:
+        def update(self, obj, raw=False):
+            calls.append(("update", obj, raw))
+
+    def fake_display(obj, raw=False, display_id=None):
+        calls.append(("display", obj, raw, display_id))
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    return calls
 
 
 def test_snapshot_reads_s_of_the_first_pooler(graph):
@@ -65,20 +85,8 @@ def test_throttling_by_time(graph, monkeypatch):
     assert 2 <= view.num_updates <= 10
 
 
-def test_display_is_created_once_then_updated_in_place(graph, monkeypatch):
-    calls = []
-
-    class Handle:
-        def update(self, obj, raw=False):
-            calls.append(("update", obj, raw))
-
-    def fake_display(obj, raw=False, display_id=None):
-        calls.append(("display", obj, raw, display_id))
-        return Handle()
-
-    import IPython.display
-
-    monkeypatch.setattr(IPython.display, "display", fake_display)
+def test_display_is_created_once_then_updated_in_place(graph, display_calls):
+    calls = display_calls
     model = NodeClusterer(graph.num_features, 3, "mincut", hidden=8)
     view = L.LiveView(graph, every_steps=4, every_seconds=None, show=True, title="sbm", mode="display")
     fit(model, [graph], epochs=12, task="clustering", callbacks=[view], progress=False)
@@ -94,23 +102,12 @@ def test_display_is_created_once_then_updated_in_place(graph, monkeypatch):
     assert {t["name"] for t in fig["data"][2:]} == {"loss", "cut", "ortho"}
 
 
-def test_widget_mode_replaces_the_output_each_frame_and_ends_with_a_plain_output(graph, monkeypatch):
+def test_widget_mode_replaces_the_output_each_frame_and_ends_with_a_plain_output(graph, display_calls, monkeypatch):
     """JupyterLab's plotly renderer ignores display updates, so frames go into an Output
     widget (a fresh output each time); the final frame replaces the widget by a plain output."""
     import ipywidgets
-    import IPython.display
 
-    calls = []
-
-    class Handle:
-        def update(self, obj, raw=False):
-            calls.append(("update", obj, raw))
-
-    def fake_display(obj, raw=False, display_id=None):
-        calls.append(("display", obj, raw, display_id))
-        return Handle()
-
-    monkeypatch.setattr(IPython.display, "display", fake_display)
+    calls = display_calls
     frames = []
     model = NodeClusterer(graph.num_features, 3, "mincut", hidden=8)
     view = L.LiveView(graph, every_steps=4, every_seconds=None, show=True, mode="widget")
