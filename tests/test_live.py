@@ -1,6 +1,6 @@
 """poolkit.live: the live view snapshots S of the watched graph, throttles, restores the
-training mode, redraws in place (an Output widget, or one display in Colab), and leaves a final frame when a notebook runs
-headless."""
+training mode, redraws in place (an Output widget, or one display in Colab), and leaves a
+final frame when a notebook runs headless."""
 import numpy as np
 import pytest
 import torch
