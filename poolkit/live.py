@@ -405,7 +405,12 @@ class LiveView:
         return pio.renderers._build_mime_bundle(fig_dict)
 
     def update(self, model=None, final: bool = False) -> None:
-        """Take a snapshot and redraw (creating the display the first time)."""
+        """Take a snapshot and redraw (creating the display the first time).
+
+        ``final=True`` draws the frame as an ordinary output in place of the live widget,
+        as :func:`~poolkit.train.fit` does at the end of training; call it yourself after
+        driving the view by hand, so that a saved notebook keeps the last frame.
+        """
         t0 = time.perf_counter()
         self.s = self.snapshot(model)
         if self.keep_frames:
