@@ -149,36 +149,32 @@ def motif_dataset(num_graphs: int = 200, base_nodes=20, seed: int = 0, feature: 
     """
     import networkx as nx
 
-    if isinstance(base_nodes, (tuple, list)):
-        if len(base_nodes) != 2 or not all(isinstance(b, (int, np.integer)) for b in base_nodes) \
-                or not 2 <= base_nodes[0] <= base_nodes[1]:
-            raise ValueError(f"base_nodes must be an int >= 2 or a pair (low, high) with 2 <= low <= high, got {base_nodes!r}")
-        lo, hi = int(base_nodes[0]), int(base_nodes[1])
-    elif isinstance(base_nodes, (int, np.integer)) and not isinstance(base_nodes, bool) and base_nodes >= 2:
-        lo = hi = int(base_nodes)
-    else:
+    pair = tuple(base_nodes) if isinstance(base_nodes, (tuple, list)) else (base_nodes, base_nodes)
+    if len(pair) != 2 or not all(isinstance(b, (int, np.integer)) and not isinstance(b, bool) for b in pair) \
+            or not 2 <= pair[0] <= pair[1]:
         raise ValueError(f"base_nodes must be an int >= 2 or a pair (low, high) with 2 <= low <= high, got {base_nodes!r}")
+    lo, hi = int(pair[0]), int(pair[1])
     rng = np.random.default_rng(seed)
     out = []
     for g_id in range(num_graphs):
         label = int(g_id % 2 == 0) if num_graphs > 1 else 1
         s = int(rng.integers(2**31))
-        base_nodes = lo if lo == hi else int(rng.integers(lo, hi + 1))
+        n_base = lo if lo == hi else int(rng.integers(lo, hi + 1))  # a fixed size draws nothing
         if base == "ba":
-            g = nx.barabasi_albert_graph(base_nodes, 1, seed=s)
+            g = nx.barabasi_albert_graph(n_base, 1, seed=s)
         elif base == "er":
-            g = nx.gnp_random_graph(base_nodes, 3.0 / base_nodes, seed=s)
+            g = nx.gnp_random_graph(n_base, 3.0 / n_base, seed=s)
         else:
             raise ValueError(f"base must be 'ba' or 'er', got {base!r}")
         motif = _HOUSE if label else _BOWTIE
-        off = base_nodes
+        off = n_base
         pairs = [(u, v) for u, v in g.edges()] + [(u + off, v + off) for u, v in motif]
-        pairs.append((int(rng.integers(base_nodes)), off + int(rng.integers(5))))
-        n = base_nodes + 5
+        pairs.append((int(rng.integers(n_base)), off + int(rng.integers(5))))
+        n = n_base + 5
         ei = _edge_index_from_pairs(np.array(pairs, dtype=np.int64), n)
         x = _features(feature, n, ei, rng, 16)
         d = Data(x=x, edge_index=ei, y=torch.tensor([label]), num_nodes=n)
-        d.motif = torch.cat([torch.zeros(base_nodes, dtype=torch.bool), torch.ones(5, dtype=torch.bool)])
+        d.motif = torch.cat([torch.zeros(n_base, dtype=torch.bool), torch.ones(5, dtype=torch.bool)])
         out.append(d)
     perm = rng.permutation(len(out))
     return [out[i] for i in perm]
