@@ -43,6 +43,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "scripts" / "live_demo.ipynb"
+# A plotly figure anywhere in the notebook: inside the live Output widget while training,
+# a plain output (the element is itself .jp-OutputArea-output) once training ended.
+PLOT = ".jp-Notebook .js-plotly-plot"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -136,18 +139,21 @@ def run(args) -> dict:
                 page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
                 page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
                 t_run = time.time()
-                plot = page.locator(".jp-Notebook .js-plotly-plot").first
+                plot = page.locator(PLOT).first
                 plot.wait_for(state="visible", timeout=2 * args.timeout * 1000)  # includes imports
                 verdict["first_frame_seconds"] = round(time.time() - t_run, 1)
-                plot.scroll_into_view_if_needed(timeout=args.timeout * 1000)
+                # Each frame replaces the plot element, which can detach it in the middle of an
+                # action; the output that holds the live widget stays put while training.
+                live = page.locator(".jp-Notebook .jp-OutputArea-output:has(.js-plotly-plot)").first
+                live.scroll_into_view_if_needed(timeout=args.timeout * 1000)
                 page.wait_for_timeout(1500)
                 shots = []
                 titles = []
                 for i in range(2):
                     path = out / f"during_training_{i + 1}.png"
-                    plot.screenshot(path=str(path), timeout=args.timeout * 1000)
+                    live.screenshot(path=str(path), timeout=args.timeout * 1000)
                     shots.append(path)
-                    titles.append(page.locator(".jp-Notebook .js-plotly-plot .gtitle").first.text_content())
+                    titles.append(page.locator(f"{PLOT} .gtitle").first.text_content())
                     if i == 0:
                         page.wait_for_timeout(args.gap * 1000)
                 # is the training cell still running? (its prompt shows [*])
@@ -161,9 +167,9 @@ def run(args) -> dict:
                     ".some(e => e.textContent.includes('done'))",
                     timeout=args.timeout * 1000)
                 final = out / "final_frame.png"
-                page.locator(".jp-Notebook .js-plotly-plot").first.screenshot(path=str(final))
-                verdict["final_title"] = page.locator(".jp-Notebook .js-plotly-plot .gtitle").first.text_content()
-                verdict["figures_in_output"] = page.locator(".jp-Notebook .js-plotly-plot").count()
+                page.locator(PLOT).first.screenshot(path=str(final))
+                verdict["final_title"] = page.locator(f"{PLOT} .gtitle").first.text_content()
+                verdict["figures_in_output"] = page.locator(PLOT).count()
                 page.screenshot(path=str(out / "page.png"), full_page=True)
             except Exception:
                 try:
