@@ -261,6 +261,10 @@ class RandomDiffPool(Pooler):
     is_trainable = False
     has_aux_loss = False
 
+    @classmethod
+    def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
+        return {"k": k, "max_nodes": max_nodes, "seed": 0}
+
     def __init__(self, k: int, max_nodes: Optional[int] = None, in_channels: Optional[int] = None,
                  distribution: str = "uniform", invariant: bool = False, low: float = 0.0, high: float = 1.0,
                  mean: float = 0.0, std: float = 1.0, p: float = 0.3, seed: Optional[int] = None,
@@ -364,6 +368,10 @@ class MemoryPool(Pooler):
     is_trainable = True
     has_aux_loss = True
     variant = "kernel"
+
+    @classmethod
+    def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
+        return {"in_channels": in_channels, "out_channels": in_channels, "k": k, "max_nodes": max_nodes, "seed": 0}
 
     def __init__(self, in_channels: int, out_channels: int, k: int, heads: int = 1, tau: float = 1.0,
                  max_nodes: Optional[int] = None, seed: Optional[int] = None):

@@ -278,6 +278,12 @@ class EdgePool(Pooler):
 
     is_trainable = True
 
+    needs_edge_attr = True
+
+    @classmethod
+    def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
+        return {"in_channels": in_channels, "ratio": 0.5}
+
     def __init__(self, in_channels: int, ratio: float = 0.5):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, "in_channels")
@@ -332,6 +338,10 @@ class EdgeSimplePool(EdgePool):
 @register("edge_coarse")
 class EdgeCoarsePool(EdgePool):
     """Coarse-grain pooling: two small networks compute the new bond features."""
+
+    @classmethod
+    def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
+        return {"in_channels": in_channels, "edge_channels": edge_channels, "ratio": 0.5}
 
     def __init__(self, in_channels: int, edge_channels: int, ratio: float = 0.5, hidden_channels: Optional[int] = None):
         super().__init__(in_channels, ratio)

@@ -333,6 +333,10 @@ class GMPool(Pooler):
     has_aux_loss = False
     is_precomputable = False
 
+    @classmethod
+    def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
+        return {"in_channels": in_channels}
+
     def __init__(
         self,
         in_channels: int,

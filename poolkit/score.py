@@ -222,6 +222,10 @@ class TopKPooling(Pooler):
 
     is_trainable = True
 
+    @classmethod
+    def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
+        return {"in_channels": in_channels, "ratio": 0.5}
+
     def __init__(self, in_channels: int, ratio: Optional[float] = None, k: Optional[int] = None, gate: str = "tanh"):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, "in_channels")

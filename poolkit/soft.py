@@ -268,6 +268,10 @@ class DenseSoftPool(Pooler):
     normalize_adj: bool = True
     loss_fn = None  # set by each subclass
 
+    @classmethod
+    def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
+        return {"in_channels": in_channels, "k": k}
+
     def __init__(
         self,
         in_channels: int,

@@ -483,6 +483,23 @@ def get_pooler(name: str, **kwargs) -> "Pooler":
     return _REGISTRY[name](**kwargs)
 
 
+def example_pooler(name: str, in_channels: int, k: int = 4, edge_channels: int = 3, max_nodes: int = 64,
+                   **overrides) -> "Pooler":
+    """A small working instance of the pooler registered as ``name``, built from its class's
+    :meth:`Pooler.example_kwargs` (updated with ``overrides``).
+
+    Code that loops over the whole registry (the registry-wide tests, the report card of
+    the evaluation chapter, the cost sweep) builds every pooler through this one function,
+    so that a newly registered pooler enters all of them without being named there.
+    """
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown pooler {name!r}; valid poolers are: {', '.join(list_poolers())}")
+    cls = _REGISTRY[name]
+    kwargs = cls.example_kwargs(in_channels=in_channels, k=k, edge_channels=edge_channels, max_nodes=max_nodes)
+    kwargs.update(overrides)
+    return cls(**kwargs)
+
+
 def pooler_info() -> list:
     """One dict per pooler: name, class, and the four flags of :class:`Pooler`."""
     return [
@@ -494,6 +511,7 @@ def pooler_info() -> list:
             "trainable": c.is_trainable,
             "aux_loss": c.has_aux_loss,
             "precomputable": c.is_precomputable,
+            "needs_edge_attr": c.needs_edge_attr,
         }
         for n, c in sorted(_REGISTRY.items())
     ]
@@ -513,8 +531,17 @@ class Pooler(torch.nn.Module):
     is_trainable: ClassVar[bool] = False
     has_aux_loss: ClassVar[bool] = False
     is_precomputable: ClassVar[bool] = False
+    needs_edge_attr: ClassVar[bool] = False  # forward() requires ``edge_attr``
 
     reduce_op: str = "sum"
+
+    @classmethod
+    def example_kwargs(cls, in_channels: int, k: int = 4, edge_channels: int = 3, max_nodes: int = 64) -> dict:
+        """Constructor arguments of a small working instance for graphs with ``in_channels``
+        node features, ``edge_channels`` edge features and at most ``max_nodes`` nodes; ``k``
+        is the number of clusters for poolers that take one. Every registered pooler must be
+        buildable as ``cls(**cls.example_kwargs(...))`` (see :func:`example_pooler`)."""
+        return {}
 
     def select(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None, **kwargs) -> SelectOutput:
         raise NotImplementedError

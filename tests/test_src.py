@@ -229,3 +229,19 @@ def test_select_output_validates_shapes():
         SelectOutput.from_kept_nodes(torch.tensor([0, 7]), num_nodes=3)
     with pytest.raises(ValueError, match="op must be"):
         src.reduce(torch.randn(2, 1), SelectOutput.from_cluster_index(torch.tensor([0, 0])), op="median")
+
+
+@pytest.mark.parametrize("name", poolkit.list_poolers())
+def test_every_registered_pooler_builds_from_its_example_kwargs_and_runs(name):
+    pool = src.example_pooler(name, in_channels=5, k=3, edge_channels=2, max_nodes=8)
+    assert isinstance(pool, src.Pooler) and pool.name == name
+    x = torch.randn(6, 5)
+    ei = torch.tensor([[0, 1, 1, 2, 2, 3, 3, 4, 4, 5], [1, 0, 2, 1, 3, 2, 4, 3, 5, 4]])
+    extra = {"edge_attr": torch.randn(ei.size(1), 2)} if pool.needs_edge_attr else {}
+    out = pool(x, ei, **extra)
+    assert torch.isfinite(out.x).all()
+
+
+def test_example_pooler_rejects_unknown_names():
+    with pytest.raises(ValueError, match="valid poolers"):
+        src.example_pooler("no-such", in_channels=3)
