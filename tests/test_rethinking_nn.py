@@ -183,3 +183,28 @@ def test_experiment_builder_names():
         assert isinstance(m, RethinkingNet)
     with pytest.raises(ValueError, match="unknown model"):
         build("nope", "NCI1", 4, 2, max_nodes=10, seed=0)
+
+
+@pytest.mark.parametrize("pool", ["graclus", "complement"])
+def test_precomputed_clusters_give_the_same_model_output(pool):
+    from torch_geometric.data import Batch, Data
+    from torch_geometric.utils import to_undirected
+
+    from poolkit.nn.rethinking import PrecomputeClusters
+
+    gen = torch.Generator().manual_seed(0)
+    graphs = []
+    for n in (7, 12, 5, 9):
+        ei = torch.randint(0, n, (2, 2 * n), generator=gen)
+        ei = to_undirected(ei[:, ei[0] != ei[1]], num_nodes=n)
+        graphs.append(Data(x=torch.randn(n, 3, generator=gen), edge_index=ei, y=torch.tensor([0])))
+    torch.manual_seed(0)
+    model = paper_model(pool, 3, 2, dataset="NCI1").eval()
+    t = PrecomputeClusters(complement=(pool == "complement"), levels=model.num_pools)
+    plain, pre = Batch.from_data_list(graphs), Batch.from_data_list([t(g) for g in graphs])
+    with torch.no_grad():
+        a, b = model(plain)[0], model(pre)[0]
+    assert torch.allclose(a, b, atol=1e-6), (a, b)
+    other = paper_model("graclus" if pool == "complement" else "complement", 3, 2, dataset="NCI1")
+    with pytest.raises(ValueError, match="precomputed for complement"):
+        other(pre)

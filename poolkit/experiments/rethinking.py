@@ -39,15 +39,18 @@ import torch
 
 PAPER = {
     "NCI1": {"graclus": (80.1, 1.6), "complement": (80.2, 1.4), "diffpool": (76.9, None),
-             "random_diffpool": (76.8, None), "none": (79.65, 2.07)},
+             "uniform_random_diffpool": (76.8, None), "mincut": (76.1, 1.9), "random_mincut": (76.6, 1.6),
+             "none": (79.65, 2.07)},
     "IMDB-BINARY": {"graclus": (69.9, 3.5), "complement": (70.9, 3.9), "diffpool": (68.5, None),
-                    "random_diffpool": (68.7, None), "none": (71.05, 4.58)},
+                    "uniform_random_diffpool": (68.7, None), "mincut": (68.8, 4.6), "random_mincut": (69.7, 4.8),
+                    "none": (71.05, 4.58)},
     "PROTEINS": {"graclus": (72.6, 4.1), "complement": (75.3, 3.1), "diffpool": (75.2, 4.0),
-                 "random_diffpool": (74.6, 3.8)},
+                 "random_diffpool": (74.6, 3.8), "mincut": (75.0, 3.7), "random_mincut": (75.2, 3.5)},
 }
 PAPER_SOURCE = ("Mesquita, Souza and Kaski, NeurIPS 2020: Table 1 (Graclus/Complement NCI1, IMDB-B), "
-                "Table 3 (PROTEINS), Table 2 '>1 convolutions' column (DiffPool and U-DiffPool on NCI1, "
-                "IMDB-B), Section 3 'Is pooling overrated?' (global mean pooling)")
+                "Table 3 (PROTEINS, where the random DiffPool is N-DiffPool), Table 2 '>1 convolutions' column "
+                "(DiffPool and U-DiffPool, the uniform variant, on NCI1 and IMDB-B), Table S5 (MinCutPool and "
+                "N-MinCutPool), Section 3 'Is pooling overrated?' (global mean pooling)")
 
 
 class OneHotDegreeOrOnes:
@@ -66,20 +69,25 @@ def load(name: str):
     return ds
 
 
-MODELS = ("graclus", "complement", "diffpool", "random_diffpool", "invariant_random_diffpool",
-          "mincut", "random_mincut", "none")
+MODELS = ("graclus", "complement", "diffpool", "random_diffpool", "uniform_random_diffpool",
+          "invariant_random_diffpool", "mincut", "random_mincut", "none")
 
 
 def build(name: str, dataset: str, in_channels: int, out_channels: int, max_nodes: int, seed: int,
           single_conv: bool = False, **overrides):
     """The paper's model called ``name`` (one of :data:`MODELS`) for ``dataset``; random
-    assignments are drawn from ``N(0, 1)`` with a seed derived from ``seed``."""
+    assignments are drawn from ``N(0, 1)`` (``random_diffpool``, ``random_mincut``: the
+    paper's N-variants) or ``U(0, 1)`` (``uniform_random_diffpool``: its U-DiffPool), with a
+    seed derived from ``seed``."""
     from ..nn.rethinking import paper_model
 
     kw = {}
     pool = None if name == "none" else name
     if name in ("random_diffpool", "random_mincut"):
         kw["pool_kwargs"] = {"distribution": "normal", "seed": 10_000 + seed}
+    elif name == "uniform_random_diffpool":
+        pool = "random_diffpool"
+        kw["pool_kwargs"] = {"distribution": "uniform", "seed": 10_000 + seed}
     elif name == "invariant_random_diffpool":
         pool = "random_diffpool"
         kw["pool_kwargs"] = {"distribution": "normal", "seed": 10_000 + seed, "invariant": True}
@@ -114,11 +122,17 @@ def train_eval(name: str, graphs, split, seed: int, dataset: str = "NCI1", epoch
                callbacks=[PlateauDecay(), *callbacks], progress=False, device=device,
                monitor="val_accuracy", patience=patience, restore_best=True)
     test = evaluate(model, test_loader, "classification", device=device)
+    val = hist["val_accuracy"]
+    best = int(np.nanargmax(val)) if len(hist) else -1
     row = {"dataset": dataset, "model": name, "seed": seed, "single_conv": bool(single_conv),
-           "batch_size": batch_size, "epochs_run": len(hist),
-           "val_accuracy": max(hist["val_accuracy"]) if len(hist) else float("nan"),
+           "batch_size": batch_size, "epochs_run": len(hist), "best_epoch": best + 1,
+           "val_accuracy": val[best] if len(hist) else float("nan"),
            "test_accuracy": test["accuracy"], "seconds": time.time() - t0,
-           "graphs": len(graphs), "train/val/test": [len(tr), len(va), len(te)]}
+           "seconds_per_epoch": float(np.mean(hist["seconds"])) if len(hist) else float("nan"),
+           "graphs": len(graphs), "train/val/test": [len(tr), len(va), len(te)],
+           # per-epoch curves, so a reader can see that the run converged
+           "curve": {"loss": [round(float(v), 5) for v in hist["loss"]],
+                     "val_accuracy": [round(float(v), 5) for v in val]}}
     return row, model, hist
 
 
@@ -150,11 +164,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="use a random subset of this many graphs per dataset")
     parser.add_argument("--single-conv", action="store_true", help="one convolution before the first pooling (Table 2)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads for CPU runs")
+    parser.add_argument("--no-precompute", action="store_true",
+                        help="recompute the Graclus/Complement clusters at every forward pass (same function, slower)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in --out and do only the missing (dataset, model, seed) runs")
 
 
 def _summary(values):
-    a = np.asarray(values, dtype=float) * 100
-    return {"mean": float(a.mean()), "std": float(a.std()) if a.size > 1 else None, "n": int(a.size)}
+    """Mean, sample standard deviation (``ddof=1``) and n, in percent."""
+    from ..stats import summary
+
+    return summary(np.asarray(values, dtype=float) * 100)
 
 
 def run(args) -> dict:
@@ -182,7 +202,10 @@ def run(args) -> dict:
             "early_stopping": f"validation accuracy, patience {args.patience}; test accuracy of the best validation epoch",
             "epochs": args.epochs, "seeds": seeds, "batch_size": args.batch_size or "paper (Tables S2, S3)",
             "limit": args.limit, "single_conv": bool(args.single_conv),
+            "precomputed_clusters": not getattr(args, "no_precompute", False),
             "random_diffpool": "fixed N(0, 1) assignment (the paper's N-DiffPool), supervised loss only",
+            "uniform_random_diffpool": "fixed U(0, 1) assignment (the paper's U-DiffPool), supervised loss only",
+            "random_mincut": "fixed N(0, 1) assignment with MinCutPool's connect (the paper's N-MinCutPool)",
             "diffpool": "poolkit.soft DiffPool (S = softmax(MLP(X)) after the convolutions), link + entropy losses weight 1",
         },
         "paper": PAPER, "paper_source": PAPER_SOURCE,
@@ -192,9 +215,23 @@ def run(args) -> dict:
         "runs": [], "summary": {},
     }
 
+    done = set()
+    if getattr(args, "resume", False) and out_path.exists():
+        old = json.loads(out_path.read_text())
+        result["runs"] = [r for r in old.get("runs", []) if r.get("single_conv", False) == bool(args.single_conv)]
+        result["resumed_from"] = {"command": old.get("command"), "wall_seconds": old.get("wall_seconds"),
+                                  "protocol": old.get("protocol")}
+        done = {(r["dataset"], r["model"], r["seed"]) for r in result["runs"]}
+        for r in result["runs"]:
+            accs = [q["test_accuracy"] for q in result["runs"] if (q["dataset"], q["model"]) == (r["dataset"], r["model"])]
+            result["summary"].setdefault(r["dataset"], {})[r["model"]] = _summary(accs)
+
     def save():
-        result["wall_seconds"] = time.time() - t_start
-        out_path.write_text(json.dumps(result, indent=1))
+        prev = (result.get("resumed_from") or {}).get("wall_seconds") or 0.0
+        result["wall_seconds"] = time.time() - t_start + prev
+        tmp = out_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=1))
+        tmp.replace(out_path)
 
     data = {}
     for dname in datasets:
@@ -205,17 +242,37 @@ def run(args) -> dict:
         graphs = [ds[int(i)] for i in idx_all]
         data[dname] = (graphs, max(g.num_nodes for g in graphs), graphs[0].x.size(-1),
                        int(max(int(g.y) for g in graphs)) + 1)
+    pyramids = {}
+
+    def graphs_for(dname, mname):
+        """The graphs, with the Graclus/Complement clusters precomputed for those two models."""
+        graphs = data[dname][0]
+        if mname not in ("graclus", "complement") or getattr(args, "no_precompute", False):
+            return graphs
+        if (dname, mname) not in pyramids:
+            from ..nn.rethinking import PAPER_CONFIGS, PrecomputeClusters
+
+            levels = PAPER_CONFIGS["graclus"].get(dname, {}).get("num_pools", 2)
+            t = PrecomputeClusters(complement=(mname == "complement"), levels=levels)
+            t0 = time.time()
+            pyramids[(dname, mname)] = [t(g) for g in graphs]
+            result.setdefault("precompute_seconds", {})[f"{dname}/{mname}"] = time.time() - t0
+        return pyramids[(dname, mname)]
+
     # Seeds outermost, so a run cut short still covers every dataset and model.
     for seed in seeds:
         for dname in datasets:
             graphs, max_nodes, in_ch, n_cls = data[dname]
             tr, va, te = random_split(len(graphs), (0.8, 0.1, 0.1), seed=seed)
             for mname in models:
+                if (dname, mname, seed) in done:
+                    continue
                 family = "graclus" if mname in ("graclus", "complement") else "diffpool"
                 bs = args.batch_size or PAPER_CONFIGS[family].get(dname, {}).get("batch_size", 64)
-                run_row, _, _ = train_eval(mname, graphs, (tr, va, te), seed, dataset=dname, epochs=args.epochs,
+                run_row, _, _ = train_eval(mname, graphs_for(dname, mname), (tr, va, te), seed, dataset=dname, epochs=args.epochs,
                                            batch_size=bs, patience=args.patience, single_conv=args.single_conv,
                                            device=device)
+                run_row["load_average"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
                 result["runs"].append(run_row)
                 print(json.dumps(run_row), flush=True)
                 accs = [r["test_accuracy"] for r in result["runs"] if r["dataset"] == dname and r["model"] == mname]

@@ -42,9 +42,11 @@ from torch_geometric.nn import DenseGraphConv, GraphConv, global_mean_pool
 from torch_geometric.utils import to_dense_batch
 
 from .. import ablations as _abl
+from ..one_over_k import pyramid_level
 from ..src import check_positive_int, check_ratio, get_pooler
 
 __all__ = ["RethinkingNet", "GlobalPoolNet", "paper_model", "POOLS", "PAPER_CONFIGS", "layer_homogeneity",
+           "PrecomputeClusters",
            "HomogeneityTracker", "permutation_sensitivity", "activation_figure", "record_activations"]
 
 SPARSE_POOLS = ("graclus", "complement")
@@ -192,10 +194,14 @@ class RethinkingNet(nn.Module):
         if name is None:
             return global_mean_pool(x, batch), losses
         if name in SPARSE_POOLS:
-            ew = None
+            pre = self._precomputed(data)
             for i, (pool, convs) in enumerate(zip(self.pools, self.post)):
-                out = pool(x, edge_index, batch=batch)
-                x, edge_index, batch = out.x, out.edge_index, out.batch
+                if pre:  # the same clusters, computed once per graph by PrecomputeClusters
+                    lv = pyramid_level(data, i + 1)
+                    x, edge_index, batch = pool.reduce(x, lv["so"]), lv["edge_index"], lv["batch"]
+                else:
+                    out = pool(x, edge_index, batch=batch)
+                    x, edge_index, batch = out.x, out.edge_index, out.batch
                 self._keep(f"after pooling {i + 1}", x, batch, edge_index=edge_index)
                 for conv in convs:
                     x = F.relu(conv(x, edge_index))
@@ -220,6 +226,58 @@ class RethinkingNet(nn.Module):
     def forward(self, data):
         h, losses = self.embed(data)
         return self.mlp(h), losses
+
+    def _precomputed(self, data) -> bool:
+        """Whether ``data`` carries the clusters of :class:`PrecomputeClusters` for this model."""
+        flag = getattr(data, "pool_complement", None)
+        if flag is None:
+            return False
+        want = self.pool_name == "complement"
+        if bool((flag.bool() != want).any()):
+            raise ValueError(f"data was precomputed for complement={not want}, but the model pools with {self.pool_name!r}")
+        if data.pool_sizes.size(-1) - 1 < self.num_pools:
+            raise ValueError(f"data carries {data.pool_sizes.size(-1) - 1} precomputed levels, the model pools {self.num_pools} times")
+        return True
+
+
+class PrecomputeClusters:
+    r"""Transform: the Graclus (or Complement) clusters of every level of
+    :class:`RethinkingNet`, computed once per graph instead of at every forward pass.
+
+    Graclus with ``seed=None`` breaks ties by node index, and the clusters depend only on
+    the graph (Complement: on its complement), not on the features, nor on which graphs
+    share a batch. So they can be computed once before training, and the model gives the
+    same output (``tests/test_rethinking_nn.py`` checks it). The model then only runs the
+    max-Reduce on the stored clusters, which makes the Complement model several times
+    faster: Graclus on a complement graph of ``n`` nodes sees about ``n²/2`` edges.
+    Returns a :class:`poolkit.one_over_k.PyramidData`.
+    """
+
+    def __init__(self, complement: bool, levels: int = 2):
+        self.complement = bool(complement)
+        self.levels = check_positive_int(levels, "levels")
+        self.pooler = _abl.ComplementGraclus(complement=self.complement)
+
+    def __call__(self, data):
+        from ..one_over_k import PyramidData
+
+        out = PyramidData(**{k: v for k, v in data.items()})
+        n, ei, sizes = int(data.num_nodes), data.edge_index, [int(data.num_nodes)]
+        for lvl in range(1, self.levels + 1):
+            so = self.pooler.select(torch.empty(n, 0), ei)
+            ei, ew = self.pooler.connect(ei, so, None)
+            out[f"pool{lvl}_s"] = torch.stack([so.node_index, so.cluster_index])
+            out[f"pool{lvl}_w"] = so.weight.float()
+            out[f"pool{lvl}_edge_index"] = ei
+            out[f"pool{lvl}_edge_weight"] = ew.float()
+            n = so.num_clusters
+            sizes.append(n)
+        out.pool_sizes = torch.tensor([sizes])
+        out.pool_complement = torch.tensor([self.complement])
+        return out
+
+    def __repr__(self) -> str:
+        return f"PrecomputeClusters(complement={self.complement}, levels={self.levels})"
 
 
 def GlobalPoolNet(in_channels: int, out_channels: int, hidden: int = 64, num_convs: int = 3, **kwargs) -> RethinkingNet:
