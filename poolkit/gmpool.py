@@ -13,12 +13,16 @@ module writes down exactly which formulas we implement (equation numbers are the
     \qquad M_{ii} = 1,
 
 a classifier (one ``F × 1`` linear layer and a sigmoid, as in the paper) on the
-commutative pair function ``f(h_i, h_j) = |h_i - h_j|`` (element-wise absolute
-difference, the per-coordinate form of the Euclidean distance the paper names; it keeps
-the classifier's input ``F``-dimensional, which the paper's ``200 × 1`` layer needs).
+commutative pair function ``f(h_i, h_j) = |h_i - h_j|``. The paper says it uses the
+Euclidean distance between the two vectors; the element-wise absolute difference is
+**our reading**: it keeps the classifier's input ``F``-dimensional, which the paper's
+``200 × 1`` layer needs (a distance is one number).
 ``M`` is symmetric because ``f`` is. **Diagonal convention**: ``M_ii = 1`` (a node is
 always in its own group, as in the block form of eq. 7); the classifier is not evaluated
-on the diagonal. Padding rows and columns of a batch are zero.
+on the diagonal. Padding rows and columns of a batch are zero. :func:`grouping_matrix`
+evaluates the classifier only on the pairs ``i < j`` of one graph, in chunks, with a
+hand-written backward (:class:`PairL1`); :func:`grouping_matrix_reference` is the plain
+``[B, N, N, F]`` expression it is tested against.
 
 **GMPool** (eqs. 9, 11-15). ``M`` is the grouping matrix of a pooling operator,
 ``M = S Sᵀ``. With the eigendecomposition ``M = O Λ Oᵀ`` (eigenvalues in decreasing
@@ -31,12 +35,19 @@ order) we take
 so ``S Sᵀ = M`` whenever ``M`` is positive semi-definite (a sigmoid classifier does not
 guarantee that; negative eigenvalues are clipped, which gives the nearest PSD matrix in
 Frobenius norm). Column ``k`` of ``S`` is supernode ``k``; its sign is fixed so that the
-column sums to a non-negative number (eigenvectors are defined up to sign). The number
-of clusters of a graph is the rank of ``M``: the number of eigenvalues above
-``rank_tol · λ_max`` (``rank_tol=1e-2`` by default); the other columns are masked out
-(``cluster_mask``), so graphs of one batch get different numbers of supernodes.
-``k=...`` forces the top ``k`` eigen-directions instead (the paper's Figure 3a
-ablation). The pooled graph is (eqs. 13-15, written as in the paper's preliminaries)
+column sums to a non-negative number (eigenvectors are defined up to sign). As in the
+paper, ``S`` keeps every direction (``n_{l+1} = n_l``, eq. 12) and the eigenvalues
+themselves suppress the useless ones: by default only the directions whose eigenvalue
+is zero to machine precision (:func:`numerical_rank_tol`, or negative) are dropped, so
+``S Sᵀ = M₊`` holds exactly; graphs of one batch get different numbers of columns
+(``cluster_mask``). The paper builds ``M`` "without any parameters related to cluster
+numbers or thresholds". ``rank_tol=t`` is **our option, not the paper's**: it also drops
+the directions with ``λ ≤ t · λ_max``, which changes what a mean readout over supernodes
+computes. How many clusters a graph "has" is then a matter of measure: ``so.extra``
+reports ``num_clusters`` (columns kept) and ``effective_rank`` (Roy and Vetterli's
+``exp`` of the eigenvalue entropy, a continuous count that is ``r`` for ``r`` equal
+blocks); the book uses the effective rank. ``k=...`` keeps only the top ``k``
+eigen-directions (the paper's Figure 3a ablation). The pooled graph is (eqs. 13-15, written as in the paper's preliminaries)
 
 .. math::
 
@@ -70,8 +81,11 @@ and never forms ``S``: features are pooled and lifted back, ``S (Sᵀ X) = M X``
 which is Select-Reduce-Connect with the assignment matrix ``S := M`` (``n`` supernodes,
 one per node). A sum readout over the result, ``1ᵀ M X = (S 1)ᵀ (Sᵀ X)``, is the pooled
 graph read out with the weighted aggregation vector ``S 1`` (the paper's eq. 17).
-It costs ``O(n^2)`` and needs no decomposition; the paper notes it is only valid for a
-single pooling level.
+It costs ``O(n^2)`` and needs no decomposition. The paper names two caveats: it is only
+valid for a single pooling level (two pooling operators do not combine into one grouping
+matrix), and the activation functions that follow are not equivariant with pooling
+(``σ(S Sᵀ X) ≠ S σ(Sᵀ X)`` in general), which the paper presumes to be a small effect
+for element-wise monotonic activations.
 """
 from __future__ import annotations
 
@@ -91,7 +105,11 @@ __all__ = [
     "psd_sqrt_newton_schulz",
     "taylor_sqrt",
     "grouping_matrix",
+    "grouping_matrix_reference",
+    "within_graph_pairs",
+    "PairL1",
     "effective_rank",
+    "numerical_rank_tol",
     "GroupingMatrix",
     "GMPool",
     "NGMPool",
@@ -141,9 +159,11 @@ def stable_eigh(a: Tensor, eps: float = 1e-6) -> Tuple[Tensor, Tensor]:
 
 
 def _safe_sqrt(lam: Tensor, eps: float) -> Tensor:
-    """``√max(λ, 0)`` with a zero gradient where ``λ < eps`` (``d√λ/dλ`` is infinite at 0)."""
+    """``√max(λ, 0)``, exact in the forward pass, with a zero gradient where ``λ ≤ eps``
+    (``d√λ/dλ = 1/(2√λ)`` is infinite at 0)."""
     keep = lam > eps
-    return torch.where(keep, torch.sqrt(torch.where(keep, lam, torch.ones_like(lam))), torch.zeros_like(lam))
+    root = torch.sqrt(torch.where(keep, lam, torch.ones_like(lam)))
+    return torch.where(keep, root, lam.detach().clamp(min=0).sqrt())
 
 
 def eigh_sqrt(m: Tensor, mask: Optional[Tensor] = None, eps: float = 1e-6) -> Tuple[Tensor, Tensor]:
@@ -213,6 +233,15 @@ def psd_sqrt_newton_schulz(m: Tensor, num_iters: int = 20) -> Tensor:
     return newton_schulz_sqrt(0.5 * (m + absm), num_iters)
 
 
+def numerical_rank_tol(lam: Tensor, sizes: Tensor) -> Tensor:
+    r"""The numerical-zero threshold of each row of ``lam`` (``[B, n]``, eigenvalues of
+    graphs with ``sizes[b]`` real nodes): ``n_b · ε · max_k |λ_k|``, with ``ε`` the machine
+    epsilon of the dtype. This is the default tolerance of ``numpy.linalg.matrix_rank``:
+    eigenvalues below it cannot be told apart from 0 in floating point. Returns ``[B, 1]``."""
+    eps = torch.finfo(lam.dtype).eps
+    return (sizes.to(lam.dtype).clamp(min=1) * eps * lam.abs().amax(-1)).unsqueeze(-1)
+
+
 def effective_rank(lam: Tensor, mask: Optional[Tensor] = None) -> Tensor:
     r"""Roy and Vetterli's effective rank ``exp(-Σ p_k log p_k)``, ``p = λ₊/Σλ₊``, per row of
     ``lam`` (``[..., n]``): a continuous count of clusters (``r`` for ``r`` equal blocks)."""
@@ -225,8 +254,14 @@ def effective_rank(lam: Tensor, mask: Optional[Tensor] = None) -> Tensor:
 
 
 # --------------------------------------------------------------------------- grouping matrix
-def grouping_matrix(h: Tensor, lin: nn.Linear, mask: Optional[Tensor] = None) -> Tensor:
-    r"""``M_ij = σ(lin(|h_i - h_j|))``, ``M_ii = 1``, zero on padding; ``h`` is ``[B, N, F]``."""
+def grouping_matrix_reference(h: Tensor, lin: nn.Linear, mask: Optional[Tensor] = None) -> Tensor:
+    r"""``M_ij = σ(lin(|h_i - h_j|))``, ``M_ii = 1``, zero on padding; ``h`` is ``[B, N, F]``.
+
+    The plain version: it forms the ``[B, N, N, F]`` tensor of every pair, across the
+    padding and both ``(i, j)`` and ``(j, i)``. :func:`grouping_matrix` computes the same
+    matrix from the pairs that matter; this one is kept as its reference (the tests assert
+    the two agree in values and gradients).
+    """
     diff = (h.unsqueeze(2) - h.unsqueeze(1)).abs()
     m = torch.sigmoid(lin(diff).squeeze(-1))
     n = h.size(1)
@@ -236,6 +271,93 @@ def grouping_matrix(h: Tensor, lin: nn.Linear, mask: Optional[Tensor] = None) ->
         mm = mask.unsqueeze(2) & mask.unsqueeze(1)
         m = m * mm.to(m.dtype)
     return m
+
+
+class PairL1(torch.autograd.Function):
+    r"""``z_p = Σ_f w_f |h_{i_p f} - h_{j_p f}|`` for a list of pairs ``(i_p, j_p)``.
+
+    ``h`` is ``[n, F]`` and ``w`` is ``[F]``. The forward pass works through the pairs in
+    chunks of ``chunk`` rows, so the ``[P, F]`` float difference never exists in full; it
+    keeps only the signs ``σ_p = sign(h_{i_p} - h_{j_p})`` (one byte each). With the incoming
+    gradient ``g`` and ``U_n = Σ_{p: i_p = n} g_p σ_p - Σ_{p: j_p = n} g_p σ_p``::
+
+        ∂L/∂h = w ⊙ U,    ∂L/∂w = Σ_n h_n ⊙ U_n,
+
+    the second because ``Σ_p g_p |h_{i_p} - h_{j_p}| = Σ_p g_p σ_p ⊙ (h_{i_p} - h_{j_p})``.
+    No pair difference is recomputed. ``sign(0) = 0`` is the subgradient autograd uses for
+    ``abs`` too, so the gradients equal those of the plain expression.
+    """
+
+    @staticmethod
+    def forward(ctx, h: Tensor, w: Tensor, i: Tensor, j: Tensor, chunk: int = 1024):  # type: ignore[override]
+        out = h.new_empty(i.numel())
+        need_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
+        sgn = torch.empty(i.numel(), h.size(1), dtype=torch.int8, device=h.device) if need_grad else None
+        for a in range(0, i.numel(), chunk):
+            d = h.index_select(0, i[a:a + chunk]).sub_(h.index_select(0, j[a:a + chunk]))
+            if need_grad:
+                sgn[a:a + chunk] = d.sign()
+            out[a:a + chunk] = torch.mv(d.abs_(), w)
+        ctx.save_for_backward(h, w, i, j, sgn)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g: Tensor):  # type: ignore[override]
+        h, w, i, j, sgn = ctx.saved_tensors
+        t = sgn.to(g.dtype).mul_(g.unsqueeze(1))
+        u = torch.zeros_like(h).index_add_(0, i, t).index_add_(0, j, t, alpha=-1)
+        gh = u * w if ctx.needs_input_grad[0] else None
+        gw = (h * u).sum(0) if ctx.needs_input_grad[1] else None
+        return gh, gw, None, None, None
+
+
+def within_graph_pairs(mask: Tensor) -> Tuple[Tensor, Tensor]:
+    r"""Flat positions (in ``[B·N]``) of every node pair ``i < j`` of one graph.
+
+    ``mask`` is ``[B, N]``. Padding nodes and pairs across graphs are left out, so a batch
+    of graphs with ``n_b`` nodes gives ``Σ_b n_b (n_b - 1) / 2`` pairs instead of ``B N²``.
+    """
+    b, n = mask.shape
+    flat = mask.reshape(-1).nonzero().squeeze(1)  # real nodes, graph by graph, in order
+    counts = mask.sum(1)
+    ptr = torch.cumsum(counts, 0) - counts
+    tri = torch.triu_indices(n, n, 1, device=mask.device)
+    valid = tri[1].unsqueeze(0) < counts.unsqueeze(1)  # [B, T]: pair (a, c) exists in graph b
+    gb, t = valid.nonzero(as_tuple=True)
+    base = ptr[gb]
+    return flat[base + tri[0][t]], flat[base + tri[1][t]]
+
+
+def grouping_matrix(h: Tensor, lin: nn.Linear, mask: Optional[Tensor] = None, chunk: Optional[int] = None) -> Tensor:
+    r"""``M_ij = σ(lin(|h_i - h_j|))``, ``M_ii = 1``, zero on padding; ``h`` is ``[B, N, F]``.
+
+    Evaluates the classifier only on the pairs ``i < j`` inside one graph
+    (:func:`within_graph_pairs`) with :class:`PairL1` (chunked, hand-written backward) and
+    mirrors the result, since ``M`` is symmetric. Equal to
+    :func:`grouping_matrix_reference` in values and gradients. ``chunk`` pairs are
+    processed at a time (default: ``2^18 / F`` pairs, about a megabyte of float32, which
+    stays in the cache).
+    """
+    if h.dim() != 3:
+        raise ValueError(f"h must have shape [B, N, F], got {tuple(h.shape)}")
+    b, n, f = h.shape
+    if mask is None:
+        mask = torch.ones(b, n, dtype=torch.bool, device=h.device)
+    mask = mask.bool()
+    if chunk is None:
+        chunk = max(1, (1 << 18) // max(f, 1))
+    check_positive_int(chunk, "chunk")
+    i, j = within_graph_pairs(mask)
+    w = lin.weight.reshape(-1).to(h.dtype)
+    z = PairL1.apply(h.reshape(b * n, f), w, i, j, chunk)
+    if lin.bias is not None:
+        z = z + lin.bias.to(h.dtype)
+    vals = torch.sigmoid(z)
+    bb, ii, jj = i // n, i % n, j % n
+    m = h.new_zeros(b, n, n).index_put((torch.cat([bb, bb]), torch.cat([ii, jj]), torch.cat([jj, ii])),
+                                       torch.cat([vals, vals]))
+    return m + torch.diag_embed(mask.to(h.dtype))
 
 
 class GroupingMatrix(nn.Module):
@@ -299,8 +421,11 @@ def _pool_dense(s: Tensor, x: Tensor, adj: Tensor, e: Optional[Tensor], node_mas
     xp = st @ x
     ap = st @ adj @ s
     ep = None
-    if e is not None:
-        ep = (st.unsqueeze(1) @ e.permute(0, 3, 1, 2) @ s.unsqueeze(1)).permute(0, 2, 3, 1)
+    if e is not None:  # two batched products over all channels at once, not one per channel
+        b, n, _, c = e.shape
+        k = s.size(-1)
+        se = (st @ e.reshape(b, n, n * c)).reshape(b, k, n, c)  # Σ_i S_ik E_ijc
+        ep = (se.transpose(2, 3).reshape(b, k * c, n) @ s).reshape(b, k, c, k).transpose(2, 3)
     return xp, ap, ep
 
 
@@ -316,8 +441,14 @@ class GMPool(Pooler):
             eigenvalues) or ``"newton_schulz"`` (``S ≈ M₊^{1/2}`` by
             :func:`psd_sqrt_newton_schulz`; can overflow on singular ``M`` in float32, see
             the benchmark).
-        k: force this many clusters (top-``k`` eigen-directions), ``None`` = rank of ``M``.
-        rank_tol: eigenvalues above ``rank_tol · λ_max`` count towards the rank.
+        k: force this many clusters (top-``k`` eigen-directions with a positive eigenvalue),
+            ``None`` = every direction with a positive eigenvalue (the paper).
+        rank_tol: ``None`` (default, the paper): keep every eigen-direction whose eigenvalue
+            is positive, i.e. above the numerical zero :func:`numerical_rank_tol`, so that
+            ``S Sᵀ = M₊``. A number ``t`` in ``[0, 1)`` is **our option, not the paper's**:
+            drop the directions with ``λ ≤ t · λ_max`` (``t = 1e-2`` was this pooler's
+            earlier default). With the mean readout over supernodes of
+            :class:`~poolkit.nn.dmpnn.DMPNNPoolNet` it changes what the model computes.
         eps: gap/eigenvalue threshold of the stable backward.
         num_iters: Newton-Schulz iterations, or the degree of the Taylor polynomial.
 
@@ -342,7 +473,7 @@ class GMPool(Pooler):
         in_channels: int,
         decomposition: str = "eigh",
         k: Optional[int] = None,
-        rank_tol: float = 1e-2,
+        rank_tol: Optional[float] = None,
         eps: float = 1e-6,
         num_iters: int = 20,
     ):
@@ -353,14 +484,15 @@ class GMPool(Pooler):
             check_positive_int(k, "k")
             if decomposition != "eigh":
                 raise ValueError("k (a forced number of clusters) needs decomposition='eigh'")
-        if not (isinstance(rank_tol, (int, float)) and 0.0 <= rank_tol < 1.0):
-            raise ValueError(f"rank_tol must be a number in [0, 1), got {rank_tol!r}")
+        if rank_tol is not None and not (isinstance(rank_tol, (int, float)) and not isinstance(rank_tol, bool)
+                                         and 0.0 <= rank_tol < 1.0):
+            raise ValueError(f"rank_tol must be None or a number in [0, 1), got {rank_tol!r}")
         if not (isinstance(eps, (int, float)) and eps > 0):
             raise ValueError(f"eps must be a positive number, got {eps!r}")
         check_positive_int(num_iters, "num_iters")
         self.grouping = GroupingMatrix(in_channels)
         self.decomposition, self.k, self.rank_tol, self.eps, self.num_iters = (
-            decomposition, k, float(rank_tol), float(eps), num_iters,
+            decomposition, k, None if rank_tol is None else float(rank_tol), float(eps), num_iters,
         )
 
     def select_dense(self, x: Tensor, mask: Tensor) -> SelectOutput:
@@ -372,14 +504,15 @@ class GMPool(Pooler):
             so.extra.update(M=m, num_clusters=mask.sum(-1))
             return so
         s, lam = eigh_sqrt(m, mask, self.eps)
+        sizes = mask.sum(-1)
+        zero = numerical_rank_tol(lam, sizes)
+        if self.rank_tol is not None:  # our option: a threshold relative to λ_max
+            zero = torch.maximum(zero, self.rank_tol * lam[:, :1])
+        keep = lam > zero
+        # A graph of n_b nodes has at most n_b directions (padding eigenvalues are 0).
+        keep &= torch.arange(lam.size(-1), device=lam.device).unsqueeze(0) < sizes.unsqueeze(-1)
         if self.k is not None:
-            kk = min(self.k, s.size(-1))
-            keep = torch.zeros_like(lam, dtype=torch.bool)
-            keep[:, :kk] = True
-            keep &= lam > self.eps
-        else:
-            keep = lam > self.rank_tol * lam[:, :1].clamp(min=self.eps)
-        # Padding eigen-directions have λ = 0, so they are never kept.
+            keep[:, self.k:] = False
         kmax = max(int(keep.sum(-1).max()), 1)
         s = (s * keep.unsqueeze(-2).to(s.dtype))[:, :, :kmax]
         cmask = keep[:, :kmax]

@@ -91,3 +91,26 @@ def test_bad_input():
         model(torch.randn(2, 4), torch.tensor([[0], [1]]), torch.randn(1, 2))
     with pytest.raises(ValueError, match="edge_index"):
         model(torch.randn(2, 3), torch.tensor([[0], [7]]), torch.randn(1, 2))
+
+
+@pytest.mark.parametrize("pool,kw", [(None, {}), ("gmpool", {}), ("ngmpool", {}), ("diffpool", {"k": 3}),
+                                     ("topk", {"k": 3}), ("sag", {"k": 3})])
+def test_pool_net_batch_equals_one_by_one(pool, kw):
+    from torch_geometric.data import Batch, Data
+
+    from poolkit.nn.dmpnn import DMPNNPoolNet
+
+    torch.manual_seed(0)
+    graphs = []
+    for n in (4, 6, 5):
+        i = torch.arange(n)
+        ei = torch.stack([torch.cat([i, (i + 1) % n]), torch.cat([(i + 1) % n, i])])
+        graphs.append(Data(x=torch.randn(n, 3), edge_index=ei, edge_attr=torch.rand(ei.size(1), 2)))
+    model = DMPNNPoolNet(3, 2, hidden=8, dropout=0.0, pool=pool, **kw).double().eval()
+    for g in graphs:
+        g.x, g.edge_attr = g.x.double(), g.edge_attr.double()
+    with torch.no_grad():
+        together, _ = model(Batch.from_data_list(graphs))
+        alone = torch.cat([model(Batch.from_data_list([g]))[0] for g in graphs])
+    assert torch.isfinite(together).all()
+    assert torch.allclose(together, alone, atol=1e-8)

@@ -59,3 +59,58 @@ def test_list_experiments_finds_modules():
     names = common.list_experiments()
     assert "common" not in names and "__main__" not in names
     assert all(hasattr(__import__(f"poolkit.experiments.{n}", fromlist=["run"]), "run") for n in names)
+
+
+def _tox21_available():
+    try:
+        from poolkit.experiments.gmpool_tox21 import tox21_csv
+
+        tox21_csv()
+        return True
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not _tox21_available(), reason="the raw Tox21 CSV is not in $POOLKIT_DATA")
+def test_gmpool_tox21_quick_writes_a_complete_paired_file(tmp_path):
+    from poolkit.experiments import gmpool_tox21 as exp
+
+    out = tmp_path / "g.json"
+    assert cli.main(["gmpool_tox21", "--quick", "--device", "cpu", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    models = exp.DEFAULT_MODELS.split(",")
+    assert doc["complete"] is True and doc["format"] == 2 and doc["protocol"]["quick"] is True
+    # folds outermost, every model once per fold, in order
+    assert [(r["fold"], r["model"]) for r in doc["runs"]] == [(f, m) for f in range(2) for m in models]
+    for r in doc["runs"]:
+        assert 0.0 <= r["test_roc_auc"] <= 1.0 and len(r["val_curve"]) == r["epochs"] >= 1
+        assert r["best_val_roc_auc"] == max(r["val_curve"]) and r["seconds_per_epoch"] > 0
+    tol = [r for r in doc["runs"] if r["model"] == "gmpool_tol"]
+    full = [r for r in doc["runs"] if r["model"] == "gmpool"]
+    assert all("mean_supernodes" in r and "mean_effective_rank" in r for r in tol + full)
+    assert set(doc["summary_by_model"]) == set(models) and doc["summary_by_model"]["sag"]["test_roc_auc"]["n"] == 2
+    assert doc["versions"]["torch"] and doc["device"] and doc["wall_seconds"] > 0
+    # a quick run is not the paper's protocol, so every claim is inconclusive, with the reason
+    check = exp.protocol_check(doc)
+    assert not check["ok"] and any("--quick" in r for r in check["reasons"])
+    rows = exp.claim_table(doc)
+    assert [r["n"] for r in rows] == [2, 2, 2]
+    assert all(r["verdict"] == "inconclusive" and "protocol" in r["reason"] for r in rows)
+
+
+def test_gmpool_tox21_claims_follow_the_intervals():
+    from poolkit.experiments import gmpool_tox21 as exp
+
+    proto = {"data": {"kept": exp.FULL_SIZE}, "folds": 5, "hidden": 200, "dropout": 0.15, "max_epochs": 100,
+             "patience": 15, "quick": False}
+    auc = {"dmpnn": [0.70, 0.71, 0.72, 0.69, 0.70], "gmpool": [0.75, 0.75, 0.77, 0.74, 0.76],
+           "ngmpool": [0.70, 0.80, 0.74, 0.78, 0.72], "topk": [0.70, 0.70, 0.71, 0.69, 0.70]}
+    doc = {"protocol": proto, "runs": [{"model": m, "fold": f, "test_roc_auc": v} for m, vs in auc.items()
+                                       for f, v in enumerate(vs)]}
+    assert exp.protocol_check(doc)["ok"]
+    rows = {r["a"]: r for r in exp.claim_table(doc)}
+    assert rows["gmpool"]["verdict"] == "reproduced" and rows["gmpool"]["lo"] > 0
+    assert rows["topk"]["verdict"] == "not reproduced" and rows["topk"]["hi"] < 0
+    assert rows["ngmpool"]["verdict"] == "inconclusive" and rows["ngmpool"]["lo"] < 0 < rows["ngmpool"]["hi"]
+    doc["protocol"] = {**proto, "folds": 2}
+    assert all(r["verdict"] == "inconclusive" for r in exp.claim_table(doc))

@@ -284,3 +284,101 @@ def test_taylor_root():
     b = block_ones([3, 2, 4])  # singular: converges slowly but stays finite and improves with the degree
     errs = [float((taylor_sqrt(b[None], d)[0].matrix_power(2) - b).norm() / b.norm()) for d in (10, 40, 160)]
     assert errs[0] > errs[1] > errs[2] and errs[2] < 0.05
+
+
+# --------------------------------------------------------------------------- faithful default
+def _random_batch(sizes, f, seed, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    n = max(sizes)
+    h = torch.randn(len(sizes), n, f, generator=g, dtype=dtype)
+    mask = torch.arange(n)[None] < torch.tensor(sizes)[:, None]
+    return h, mask
+
+
+def test_default_has_no_rank_threshold_and_s_st_equals_m_plus():
+    pool = poolkit.get_pooler("gmpool", in_channels=6)
+    assert pool.rank_tol is None and pool.k is None
+    for seed in range(5):
+        torch.manual_seed(seed)
+        pool = poolkit.get_pooler("gmpool", in_channels=6).double()
+        with torch.no_grad():  # spread the classifier so M has small and negative eigenvalues
+            pool.grouping.lin.weight.mul_(4.0)
+        sizes = [3, 9, 1, 6]
+        h, mask = _random_batch(sizes, 6, seed)
+        so = pool.select_dense(h, mask)
+        m = so.extra["M"]
+        for g, n in enumerate(sizes):
+            lam, o = torch.linalg.eigh(m[g, :n, :n])
+            m_plus = (o * lam.clamp(min=0)) @ o.T
+            s = so.assignment(g)
+            assert torch.allclose(s @ s.T, m_plus, atol=1e-12, rtol=0)
+            # every positive eigen-direction is kept (numerical zero only)
+            assert int(so.extra["num_clusters"][g]) == int((lam > n * torch.finfo(lam.dtype).eps * lam.abs().max()).sum())
+
+
+def test_rank_tol_is_an_explicit_option_that_drops_directions():
+    torch.manual_seed(0)
+    base = GMPool(5).double()
+    thr = GMPool(5, rank_tol=0.2).double()
+    thr.load_state_dict(base.state_dict())
+    h, mask = _random_batch([8, 6], 5, 1)
+    a, b = base.select_dense(h, mask), thr.select_dense(h, mask)
+    lam = a.extra["eigenvalues"]
+    assert torch.equal(b.extra["num_clusters"], (lam > 0.2 * lam[:, :1]).sum(-1))
+    assert bool((b.extra["num_clusters"] <= a.extra["num_clusters"]).all())
+    assert bool((b.extra["num_clusters"] < a.extra["num_clusters"]).any())
+    assert torch.allclose(a.extra["effective_rank"], b.extra["effective_rank"])  # the measure does not depend on it
+    with pytest.raises(ValueError, match="rank_tol"):
+        GMPool(4, rank_tol=True)
+
+
+# --------------------------------------------------------------------------- fast grouping matrix
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 2e-5)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fast_grouping_matrix_equals_reference_values_and_gradients(dtype, tol, seed):
+    from poolkit.gmpool import grouping_matrix_reference
+
+    g = torch.Generator().manual_seed(seed)
+    sizes = torch.randint(1, 13, (6,), generator=g).tolist()
+    h, mask = _random_batch(sizes, 7, seed, dtype)
+    h[0, 1] = h[0, 0]  # identical embeddings: |h_i - h_j| has a zero, where sign(0) = 0 matters
+    if seed == 2:  # a mask that is not a prefix, as a dense caller may pass
+        mask = torch.rand(mask.shape, generator=g) < 0.6
+        mask[:, 0] = True
+    lin = torch.nn.Linear(7, 1).to(dtype)
+    upstream = torch.randn(len(sizes), h.size(1), h.size(1), generator=g, dtype=dtype)
+    grads = []
+    for fn, kw in ((grouping_matrix, {"chunk": 5}), (grouping_matrix, {}), (grouping_matrix_reference, {})):
+        hh = h.clone().requires_grad_()
+        lin.zero_grad()
+        m = fn(hh, lin, mask, **kw)
+        (m * upstream).sum().backward()
+        grads.append((m.detach(), hh.grad, lin.weight.grad.clone(), lin.bias.grad.clone()))
+    for fast in grads[:2]:
+        for a, b in zip(fast, grads[2]):
+            assert torch.allclose(a, b, atol=tol, rtol=tol)
+
+
+def test_pair_l1_gradcheck():
+    from poolkit.gmpool import PairL1, within_graph_pairs
+
+    g = torch.Generator().manual_seed(0)
+    mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    i, j = within_graph_pairs(mask)
+    assert i.numel() == 6 + 1 + 10 and bool((i < j).all())
+    assert bool((i // 5 == j // 5).all())  # never across graphs
+    h = torch.randn(15, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda a, b: PairL1.apply(a, b, i, j, 3), (h, w))
+
+
+def test_within_graph_pairs_counts():
+    from poolkit.gmpool import within_graph_pairs
+
+    sizes = [0, 1, 4, 7]
+    mask = torch.arange(7)[None] < torch.tensor(sizes)[:, None]
+    i, j = within_graph_pairs(mask)
+    assert i.numel() == sum(n * (n - 1) // 2 for n in sizes)
+    pairs = set(zip(i.tolist(), j.tolist()))
+    want = {(b * 7 + a, b * 7 + c) for b, n in enumerate(sizes) for a in range(n) for c in range(a + 1, n)}
+    assert pairs == want

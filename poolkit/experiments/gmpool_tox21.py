@@ -1,21 +1,31 @@
-"""Tox21 with the GMPool paper's filtering: D-MPNN vs D-MPNN + GMPool vs D-MPNN + NGMPool.
+"""Tox21 with the GMPool paper's filtering: D-MPNN against D-MPNN + a pooler.
 
 Paper protocol (Ko et al., AAAI 2023): Tox21 molecules with 20 to 40 heavy atoms, label
 positive if any of the 12 assays is positive, five folds with 10% held-out test, batch 80,
-Adam, D-MPNN hidden 200, dropout 0.15. Reported ROC-AUC: D-MPNN 0.7191 ± 0.0138, GMPool
-0.7451 ± 0.0197, NGMPool 0.7617 ± 0.0201 (DiffPool 0.6619 ± 0.0155).
+Adam, D-MPNN hidden 200, dropout 0.15 (the number of epochs is not stated). Reported test
+ROC-AUC (Table 2): D-MPNN 0.7191 ± 0.0138, Top-K 0.7593 ± 0.0160, SAGPool 0.7155 ±
+0.0342, DiffPool 0.6619 ± 0.0155, GMPool 0.7451 ± 0.0197, NGMPool 0.7617 ± 0.0201.
 
-What this module runs is set by its options (folds, epochs) and written into the results
-file with every number, so a reader can see exactly how far it is from the paper's
-protocol. Each fold: a stratified 10% test split (different per fold), 10% of the rest for
-validation, the model with the best validation ROC-AUC is evaluated on the test split.
+Models (all on the same D-MPNN backbone, :class:`poolkit.nn.dmpnn.DMPNNPoolNet`):
+``dmpnn`` (no pooling), ``gmpool`` (the paper's: no threshold), ``ngmpool``,
+``gmpool_tol`` (GMPool with **our** ``rank_tol=1e-2``, not the paper's, to show what a
+threshold changes), ``topk`` and ``sag`` (keep 10 nodes, the paper's pooling size for
+baselines), ``diffpool`` (``k=10``) and ``gmpool_ns`` (Newton-Schulz root).
 
-    python -m poolkit.experiments gmpool_tox21 --folds 3 --epochs 15
+Each fold: a stratified 10% test split (different per fold), 10% of the rest for
+validation; every model of a fold starts from the same seed; training runs until the
+validation ROC-AUC has not improved for ``--patience`` epochs (at most ``--epochs``),
+and the weights of the best validation epoch are evaluated on the test split. Folds are
+the outer loop and the results file is rewritten after every run (``"complete": false``
+until the end), so a partial file already holds whole folds of paired runs.
+
+    python -m poolkit.experiments gmpool_tox21                 # the full protocol, 5 folds
+    python -m poolkit.experiments gmpool_tox21 --quick         # a smoke test, < 1 minute
 """
 from __future__ import annotations
 
 import argparse
-import platform
+import math
 import time
 from pathlib import Path
 
@@ -24,11 +34,28 @@ import torch
 
 PAPER = {
     "dmpnn": (0.7191, 0.0138),
+    "topk": (0.7593, 0.0160),
+    "sag": (0.7155, 0.0342),
+    "diffpool": (0.6619, 0.0155),
     "gmpool": (0.7451, 0.0197),
     "ngmpool": (0.7617, 0.0201),
-    "diffpool": (0.6619, 0.0155),
 }
-OWN_OPTIONS = ("models", "folds", "epochs", "batch_size", "lr", "hidden", "limit", "seed")
+LABELS = {
+    "dmpnn": "D-MPNN", "gmpool": "D-MPNN + GMPool", "ngmpool": "D-MPNN + NGMPool",
+    "gmpool_tol": "D-MPNN + GMPool, rank_tol=1e-2 (ours)", "topk": "D-MPNN + Top-K", "sag": "D-MPNN + SAGPool",
+    "diffpool": "D-MPNN + DiffPool", "gmpool_ns": "D-MPNN + GMPool (Newton-Schulz)",
+}
+MODELS = tuple(LABELS)
+DEFAULT_MODELS = "dmpnn,gmpool,ngmpool,gmpool_tol,topk,sag"
+#: The claims chapter 5 tests: (A, B, what the paper says). "greater": A > B in the paper.
+CLAIMS = (
+    ("gmpool", "dmpnn", "GMPool beats D-MPNN"),
+    ("ngmpool", "gmpool", "NGMPool beats GMPool"),
+    ("topk", "gmpool", "Top-K beats GMPool (the paper's own Table 2)"),
+)
+CHANCE_AUC = 0.55  # a mean test ROC-AUC below this is treated as chance level
+FULL_SIZE = 2629  # molecules left by the paper's filtering of our Tox21 file
+OWN_OPTIONS = ("models", "folds", "epochs", "patience", "batch_size", "lr", "hidden", "dropout", "limit", "seed")
 
 
 def tox21_csv() -> Path:
@@ -80,34 +107,90 @@ def load_tox21(min_atoms: int = 20, max_atoms: int = 40, limit: int | None = Non
     return graphs, info
 
 
-def build_model(name: str, in_channels: int, edge_dim: int, hidden: int = 200, k: int = 10):
+def build_model(name: str, in_channels: int, edge_dim: int, hidden: int = 200, k: int = 10, dropout: float = 0.15):
+    """One of :data:`MODELS` on the D-MPNN backbone."""
     from ..nn.dmpnn import DMPNNPoolNet
 
+    kw = {"hidden": hidden, "dropout": dropout}
     if name == "dmpnn":
-        return DMPNNPoolNet(in_channels, edge_dim, hidden=hidden)
-    if name == "diffpool":
-        return DMPNNPoolNet(in_channels, edge_dim, hidden=hidden, pool="diffpool", k=k)
+        return DMPNNPoolNet(in_channels, edge_dim, **kw)
+    if name in ("diffpool", "topk", "sag"):
+        return DMPNNPoolNet(in_channels, edge_dim, pool=name, k=k, **kw)
     if name in ("gmpool", "ngmpool"):
-        return DMPNNPoolNet(in_channels, edge_dim, hidden=hidden, pool=name)
+        return DMPNNPoolNet(in_channels, edge_dim, pool=name, **kw)
+    if name == "gmpool_tol":
+        return DMPNNPoolNet(in_channels, edge_dim, pool="gmpool", rank_tol=1e-2, **kw)
     if name == "gmpool_ns":
-        return DMPNNPoolNet(in_channels, edge_dim, hidden=hidden, pool="gmpool", decomposition="newton_schulz")
-    raise ValueError(f"unknown model {name!r}")
+        return DMPNNPoolNet(in_channels, edge_dim, pool="gmpool", decomposition="newton_schulz", **kw)
+    raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", default="dmpnn,gmpool,ngmpool", help="comma-separated: dmpnn, gmpool, ngmpool, gmpool_ns, diffpool")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated, from: " + ", ".join(MODELS))
+    parser.add_argument("--folds", type=int, default=5, help="number of folds (the paper: 5)")
+    parser.add_argument("--epochs", type=int, default=100, help="maximum epochs per run")
+    parser.add_argument("--patience", type=int, default=15,
+                        help="stop after this many epochs without a better validation ROC-AUC")
     parser.add_argument("--batch-size", type=int, default=80)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--hidden", type=int, default=200)
+    parser.add_argument("--dropout", type=float, default=0.15)
     parser.add_argument("--limit", type=int, default=None, help="use only the first N filtered molecules")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the splits and of fold 0's model")
-    # ``python -m poolkit.experiments`` already defines --device and --out
+    parser.add_argument("--seed", type=int, default=0, help="seed of the splits; fold f trains from seed + f")
+    # ``python -m poolkit.experiments`` already defines --device, --out and --quick
     if "--device" not in parser._option_string_actions:
         parser.add_argument("--device", default=None)
     if "--out" not in parser._option_string_actions:
         parser.add_argument("--out", default="results/gmpool_tox21.json")
+    if "--quick" not in parser._option_string_actions:
+        parser.add_argument("--quick", action="store_true")
+
+
+def _apply_quick(args) -> None:
+    """``--quick``: 120 molecules, 2 folds, 2 epochs, hidden 32 (a smoke test, not a result)."""
+    args.limit = min(args.limit or 120, 120)
+    args.folds, args.epochs, args.patience, args.hidden = 2, 2, 2, 32
+
+
+def _cluster_stats(model, loader, device) -> dict:
+    """Mean number of supernodes kept and mean effective rank of ``M`` over ``loader``."""
+    kept, eff = [], []
+    model.eval()
+    with torch.no_grad():
+        for data in loader:
+            model(data.to(device))
+            extra = model.last.so.extra if model.last is not None else {}
+            if "num_clusters" in extra:
+                kept.append(extra["num_clusters"].float().cpu())
+            if "effective_rank" in extra:
+                eff.append(extra["effective_rank"].float().cpu())
+    out = {}
+    if kept:
+        out["mean_supernodes"] = float(torch.cat(kept).mean())
+    if eff:
+        out["mean_effective_rank"] = float(torch.cat(eff).mean())
+    return out
+
+
+def protocol(args, info) -> dict:
+    return {
+        "data": info,
+        "folds": args.folds,
+        "split": "per fold: stratified 10% test (StratifiedShuffleSplit), 10% of the rest validation",
+        "max_epochs": args.epochs,
+        "early_stopping": f"validation ROC-AUC, patience {args.patience}",
+        "patience": args.patience,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "optimizer": "Adam",
+        "hidden": args.hidden,
+        "dropout": args.dropout,
+        "pool_size_baselines": 10,
+        "selection": "weights of the epoch with the best validation ROC-AUC",
+        "pairing": "every model of a fold uses the same split and the same seed (seed + fold)",
+        "paper": "five folds, 10% test, batch 80, Adam, hidden 200, dropout 0.15 (epochs not stated)",
+        "quick": bool(getattr(args, "quick", False)),
+    }
 
 
 def run(args) -> dict:
@@ -115,15 +198,34 @@ def run(args) -> dict:
     from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 
     from ..train import evaluate, fit, get_device, set_seed
+    from .common import write_results
 
+    if getattr(args, "quick", False):
+        _apply_quick(args)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for m in models:
+        if m not in MODELS:
+            raise ValueError(f"--models: unknown model {m!r}; known: {', '.join(MODELS)}")
+    if args.folds < 1 or args.epochs < 1 or args.patience < 1:
+        raise ValueError("--folds, --epochs and --patience must be at least 1")
     t0 = time.time()
     device = get_device(args.device)
     graphs, info = load_tox21(limit=args.limit)
     y = np.array([int(g.y) for g in graphs])
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    proto = protocol(args, info)
     splitter = StratifiedShuffleSplit(n_splits=args.folds, test_size=0.1, random_state=args.seed)
     runs = []
-    for fold, (trval, test) in enumerate(splitter.split(np.zeros(len(y)), y)):
+
+    def save(complete: bool):
+        extra = {"experiment": "gmpool_tox21", "format": 2, "protocol": proto, "metric": "test ROC-AUC",
+                 "paper": {k: {"mean": m, "std": s} for k, (m, s) in PAPER.items()},
+                 "summary_by_model": summary_by_model(runs), "complete": complete}
+        if not complete:  # the dispatcher writes the final file
+            write_results("gmpool_tox21", runs, {k: getattr(args, k, None) for k in OWN_OPTIONS}, out=args.out,
+                          device=device, wall_seconds=time.time() - t0, extra=extra)
+        return extra
+
+    for fold, (trval, test) in enumerate(splitter.split(np.zeros(len(y)), y)):  # folds outermost
         tr, va = train_test_split(trval, test_size=0.1, stratify=y[trval], random_state=args.seed + fold)
         sub = lambda idx: [graphs[i] for i in idx]
         for name in models:
@@ -131,44 +233,113 @@ def run(args) -> dict:
             train_loader = DataLoader(sub(tr), batch_size=args.batch_size, shuffle=True)
             val_loader = DataLoader(sub(va), batch_size=256)
             test_loader = DataLoader(sub(test), batch_size=256)
-            model = build_model(name, graphs[0].x.size(1), graphs[0].edge_attr.size(1), hidden=args.hidden)
+            model = build_model(name, graphs[0].x.size(1), graphs[0].edge_attr.size(1), hidden=args.hidden,
+                                dropout=args.dropout)
             t1 = time.time()
             hist = fit(model, train_loader, val_loader, epochs=args.epochs, task="classification", lr=args.lr,
-                       progress=False, device=device, monitor="val_roc_auc", restore_best=True)
+                       progress=False, device=device, monitor="val_roc_auc", patience=args.patience, restore_best=True)
             test_m = evaluate(model, test_loader, "classification", device=device)
-            best_val = max(h.get("val_roc_auc", float("nan")) for h in hist)
-            runs.append({"model": name, "fold": fold, "test_roc_auc": test_m["roc_auc"], "best_val_roc_auc": best_val,
-                         "epochs": len(hist), "seconds": time.time() - t1})
-            print(f"fold {fold} {name:9s} test ROC-AUC {test_m['roc_auc']:.4f} (val {best_val:.4f}) "
-                  f"{time.time() - t1:.0f}s", flush=True)
-    summary = {}
-    for name in models:
-        v = [r["test_roc_auc"] for r in runs if r["model"] == name]
-        summary[name] = {"mean": float(np.mean(v)), "std": float(np.std(v)), "n": len(v),
-                         "paper_mean": PAPER.get(name, (None, None))[0], "paper_std": PAPER.get(name, (None, None))[1]}
-    result = {
-        "experiment": "gmpool_tox21",
-        "command": "python -m poolkit.experiments gmpool_tox21 " + " ".join(
-            f"--{k.replace('_', '-')} {getattr(args, k)}" for k in OWN_OPTIONS if getattr(args, k, None) is not None),
-        "protocol": {
-            "data": info,
-            "folds": args.folds,
-            "split": "per fold: stratified 10% test (StratifiedShuffleSplit), 10% of the rest validation",
-            "epochs": args.epochs,
-            "batch_size": args.batch_size,
-            "lr": args.lr,
-            "hidden": args.hidden,
-            "selection": "weights of the epoch with the best validation ROC-AUC",
-            "paper": "five folds, 10% test, batch 80, Adam, hidden 200, dropout 0.15 (epochs not stated)",
-        },
-        "metric": "test ROC-AUC",
-        "runs": runs,
-        "summary": summary,
-        "versions": {"torch": torch.__version__, "python": platform.python_version()},
-        "device": str(device),
-        "wall_seconds": time.time() - t0,
-    }
-    return result  # the dispatcher writes it with write_results (results/NAME.json or --out)
+            curve = [float(v) for v in hist["val_roc_auc"]]
+            finite = [v if math.isfinite(v) else -math.inf for v in curve]
+            best_epoch = int(np.argmax(finite)) + 1
+            row = {"model": name, "fold": fold, "test_roc_auc": float(test_m["roc_auc"]),
+                   "best_val_roc_auc": curve[best_epoch - 1], "best_epoch": best_epoch, "epochs": len(hist),
+                   "seconds": time.time() - t1,
+                   "seconds_per_epoch": float(np.median([h["seconds"] for h in hist])),
+                   "val_curve": curve, "train_loss_curve": [float(v) for v in hist["loss"]],
+                   "train_size": len(tr), "val_size": len(va), "test_size": len(test)}
+            if model.pool is not None and name.startswith(("gmpool", "ngmpool")):
+                row.update(_cluster_stats(model, test_loader, device))
+            runs.append(row)
+            print(f"fold {fold} {name:10s} test ROC-AUC {row['test_roc_auc']:.4f} (best val {row['best_val_roc_auc']:.4f} "
+                  f"at epoch {best_epoch}/{len(hist)}) {row['seconds']:.0f}s, {row['seconds_per_epoch']:.2f} s/epoch",
+                  flush=True)
+            save(complete=False)
+    extra = save(complete=True)
+    return {"runs": runs, "config": {"models": models}, **extra}
+
+
+# --------------------------------------------------------------------------- reading a results file
+def runs_by_model(doc: dict) -> dict:
+    """``{model: {fold: test ROC-AUC}}`` from a results file (either format)."""
+    out: dict = {}
+    for r in doc.get("runs", []):
+        v = r.get("test_roc_auc")
+        if v is not None and math.isfinite(float(v)):
+            out.setdefault(r["model"], {})[int(r.get("fold", 0))] = float(v)
+    return out
+
+
+def summary_by_model(runs) -> dict:
+    from ..stats import summary
+
+    groups: dict = {}
+    for r in runs:
+        groups.setdefault(r["model"], []).append(r)
+    out = {}
+    for name, rs in groups.items():
+        out[name] = {"test_roc_auc": summary([r["test_roc_auc"] for r in rs])}
+        for key in ("seconds_per_epoch", "epochs", "mean_supernodes", "mean_effective_rank"):
+            vals = [r[key] for r in rs if r.get(key) is not None]
+            if vals:
+                out[name][key] = summary(vals)
+    return out
+
+
+def protocol_check(doc: dict) -> dict:
+    """Does a results file follow the paper's protocol? ``{"ok": bool, "reasons": [...]}``
+    listing every way it departs (old-format files lack most fields)."""
+    p = doc.get("protocol", {})
+    reasons = []
+    kept = p.get("data", {}).get("kept")
+    if kept != FULL_SIZE:
+        reasons.append(f"{kept} of the {FULL_SIZE} filtered molecules")
+    if (p.get("folds") or 0) < 3:
+        reasons.append(f"{p.get('folds')} fold(s), fewer than 3")
+    if p.get("hidden") != 200:
+        reasons.append(f"hidden size {p.get('hidden')}, not 200")
+    if p.get("dropout", None) not in (0.15,):
+        reasons.append("dropout " + ("not recorded" if p.get("dropout") is None else f"{p.get('dropout')}") + ", not 0.15")
+    max_ep = p.get("max_epochs", p.get("epochs"))
+    if (max_ep or 0) < 50 or not p.get("patience"):
+        reasons.append(f"{max_ep} epochs" + ("" if p.get("patience") else " without early stopping")
+                       + ", not training until the validation ROC-AUC stops improving (at least 50 epochs)")
+    if p.get("quick"):
+        reasons.append("a --quick smoke run")
+    return {"ok": not reasons, "reasons": reasons}
+
+
+def claim_table(doc: dict, confidence: float = 0.95) -> list:
+    """For each of :data:`CLAIMS`: the paired difference over the folds both models ran,
+    its interval, :func:`poolkit.stats.verdict` on those numbers, and the verdict the book
+    states (*inconclusive* when the file is not the paper's protocol)."""
+    from ..stats import paired_difference, verdict
+
+    by = runs_by_model(doc)
+    check = protocol_check(doc)
+    rows = []
+    for a, b, text in CLAIMS:
+        folds = sorted(set(by.get(a, {})) & set(by.get(b, {})))
+        row = {"claim": text, "a": a, "b": b, "n": len(folds),
+               "paper_difference": PAPER[a][0] - PAPER[b][0]}
+        if not folds:
+            row.update({"mean": float("nan"), "lo": float("nan"), "hi": float("nan"),
+                        "numbers_say": "inconclusive", "verdict": "inconclusive",
+                        "reason": f"no paired runs of {a} and {b} in this file"})
+            rows.append(row)
+            continue
+        xa, xb = [by[a][f] for f in folds], [by[b][f] for f in folds]
+        d = paired_difference(xa, xb, confidence)
+        at_chance = min(np.mean(xa), np.mean(xb)) < CHANCE_AUC
+        v = verdict(d, "greater", paper_diff=row["paper_difference"], at_chance=at_chance)
+        row.update({"mean": d["mean"], "lo": d["lo"], "hi": d["hi"], "numbers_say": v["verdict"]})
+        if check["ok"]:
+            row.update({"verdict": v["verdict"], "reason": v["reason"]})
+        else:
+            row.update({"verdict": "inconclusive",
+                        "reason": "the runs are not the paper's protocol (" + "; ".join(check["reasons"]) + ")"})
+        rows.append(row)
+    return rows
 
 
 if __name__ == "__main__":

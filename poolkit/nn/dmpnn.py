@@ -104,18 +104,27 @@ class DMPNN(nn.Module):
 class DMPNNPoolNet(nn.Module):
     r"""Graph-level model of the GMPool paper: D-MPNN → (one pooling level) → readout → MLP.
 
-    ``pool=None`` is the plain D-MPNN baseline (average of the node states). With a dense
-    pooler name (``"gmpool"``, ``"ngmpool"``, ``"diffpool"``, ...), the node states are
-    pooled to ``X' [B, K, H]``, ``A' [B, K, K]`` (and ``E' [B, K, K, D]`` when the pooler
-    pools edge features), normalised with a LayerNorm (our choice: ``Sᵀ X`` and ``M X``
-    grow with the group sizes), passed through one dense message-passing layer on the
-    pooled graph,
+    ``pool=None`` is the plain D-MPNN baseline (average of the node states). With a pooler
+    name, the node states are pooled: a dense pooler (``"gmpool"``, ``"ngmpool"``,
+    ``"diffpool"``, ...) gives ``X' [B, K, H]``, ``A' [B, K, K]`` and ``E' [B, K, K, D]``; a
+    sparse one (``"topk"``, ``"sag"``) gives the kept nodes with their induced bonds. The
+    supernode states are normalised with a LayerNorm (our choice: ``Sᵀ X`` and ``M X`` grow
+    with the group sizes), passed through one message-passing layer on the pooled graph,
 
-    .. math:: X'' = \mathrm{ReLU}\big(W_0 X' + W_1 \hat A' X' + \textstyle\sum_c W_{c+1} \hat E'_c X'\big),
-              \quad \hat A' = D'^{-1} A', \ \hat E'_c = D'^{-1} E'_c,\ D' = \mathrm{diag}(A' 1) + I,
+    .. math:: X'' = \mathrm{ReLU}\big(W_0 X' + W_1 \hat A' X' + W_2 \hat E' X'\big),
+              \quad \hat A' = D'^{-1} A', \ \hat E' = D'^{-1} \textstyle\sum_c u_c E'_{:,:,c},
+              \ D' = \mathrm{diag}(|A' 1|) + I,
 
-    and averaged over the supernodes each graph has (``out.mask``): the paper's "global
-    average pooling". ``forward(data)`` returns ``(prediction, aux_losses)``.
+    (``u`` a learned weight per bond feature: the bond features of the pooled graph weight
+    its edges), and averaged over the supernodes each graph has (the paper's "global average
+    pooling"). The layer runs on the real supernodes only, not on the padding of a dense
+    batch. ``forward(data)`` returns ``(prediction, aux_losses)``.
+
+    The edge term mixes the bond channels into one weighted adjacency before the product
+    with ``X'``; a weight matrix per bond channel (``Σ_c W_c Ê'_c X'``) would cost ``D``
+    more ``H × H`` products per supernode, more than the whole D-MPNN encoder. Since
+    pooling is linear in the edge features (``Sᵀ (Σ_c u_c E_c) S = Σ_c u_c Sᵀ E_c S``), the
+    mixture ``Σ_c u_c e_{ij,c}`` is formed on the bonds and pooled as one channel.
     """
 
     def __init__(
@@ -137,10 +146,10 @@ class DMPNNPoolNet(nn.Module):
         self.pool = None
         if pool is not None:
             self.pool = get_pooler(pool, in_channels=hidden, **pool_kwargs)
-            if not self.pool.is_dense:
-                raise ValueError(f"pool must name a dense pooler, {pool!r} is sparse")
             self.norm = nn.LayerNorm(hidden)
-            self.post = nn.Linear(hidden * (2 + edge_dim), hidden)
+            self.post = nn.Linear(hidden * (3 if edge_dim > 0 else 2), hidden)
+            if edge_dim > 0:
+                self.edge_mix = nn.Linear(edge_dim, 1, bias=False)
         self.edge_dim = edge_dim
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, out_channels))
         self.last = None  # the last PoolingOutput, for figures
@@ -153,26 +162,52 @@ class DMPNNPoolNet(nn.Module):
         batch = getattr(data, "batch", None)
         if batch is None:
             batch = torch.zeros(h.size(0), dtype=torch.long, device=h.device)
+        num_graphs = int(getattr(data, "num_graphs", None) or int(batch.max()) + 1)
         if self.pool is None:
-            return scatter(h, batch, 0, reduce="mean", dim_size=int(getattr(data, "num_graphs", int(batch.max()) + 1))), {}
+            return scatter(h, batch, 0, reduce="mean", dim_size=num_graphs), {}
         ea = getattr(data, "edge_attr", None) if self.edge_dim > 0 else None
+        if ea is not None:  # Σ_c u_c e_ij,c on every bond, pooled as one channel
+            ea = self.edge_mix(ea.reshape(data.edge_index.size(1), -1).to(h.dtype))
         out = self.pool(h, data.edge_index, batch, edge_attr=ea)
         self.last = out
-        xp = self.norm(out.x)
-        mask = out.mask.unsqueeze(-1).to(xp.dtype)
-        xp = xp * mask
-        deg = out.adj.sum(-1, keepdim=True).abs() + 1.0
-        parts = [xp, (out.adj / deg) @ xp]
-        if self.edge_dim > 0:
-            e = out.edge_attr
-            if e is None:
-                parts.append(xp.new_zeros(xp.size(0), xp.size(1), self.edge_dim * xp.size(2)))
-            else:  # Σ_l E'_{klc} x'_l / d_k for every channel c, as one product
-                ex = torch.einsum("bklc,blh->bkch", e, xp) / deg.unsqueeze(-1)
-                parts.append(ex.reshape(xp.size(0), xp.size(1), -1))
-        x2 = torch.relu(self.post(torch.cat(parts, -1))) * mask
-        g = x2.sum(1) / mask.sum(1).clamp(min=1.0)
+        if out.is_dense:
+            rows, row_batch = self._post_dense(out)
+        else:
+            rows, row_batch = self._post_sparse(out)
+        g = scatter(rows, row_batch, 0, reduce="mean", dim_size=num_graphs)
         return g, dict(out.losses)
+
+    def _post_dense(self, out):
+        mask = out.mask
+        xd = self.norm(out.x) * mask.unsqueeze(-1).to(out.x.dtype)
+        deg = out.adj.sum(-1, keepdim=True).abs() + 1.0
+        parts = [xd, (out.adj / deg) @ xd]
+        if self.edge_dim > 0:
+            if out.edge_attr is None:
+                parts.append(torch.zeros_like(xd))
+            else:
+                parts.append((out.edge_attr[..., 0] / deg) @ xd)  # Σ_c u_c E'_c, [B, K, K]
+        rows = torch.relu(self.post(torch.cat(parts, -1)[mask]))  # real supernodes only
+        row_batch = torch.arange(mask.size(0), device=mask.device).unsqueeze(1).expand_as(mask)[mask]
+        return rows, row_batch
+
+    def _post_sparse(self, out):
+        from torch_geometric.utils import scatter
+
+        xp = self.norm(out.x)
+        n = xp.size(0)
+        src, dst = out.edge_index
+        w = out.edge_weight if out.edge_weight is not None else xp.new_ones(src.numel())
+        deg = scatter(w, dst, 0, dim_size=n, reduce="sum").abs().unsqueeze(-1) + 1.0
+        parts = [xp, scatter(xp[src] * w.unsqueeze(-1), dst, 0, dim_size=n, reduce="sum") / deg]
+        if self.edge_dim > 0:
+            if out.edge_attr is None:
+                parts.append(torch.zeros_like(xp))
+            else:
+                ew = out.edge_attr.reshape(-1).to(xp.dtype) * w
+                parts.append(scatter(xp[src] * ew.unsqueeze(-1), dst, 0, dim_size=n, reduce="sum") / deg)
+        batch = out.batch if out.batch is not None else torch.zeros(n, dtype=torch.long, device=xp.device)
+        return torch.relu(self.post(torch.cat(parts, -1))), batch
 
     def forward(self, data):
         g, aux = self.embed(data)
