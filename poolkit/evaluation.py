@@ -316,7 +316,8 @@ def pair_accuracy(pooler: str, graphs: Sequence, epochs: int = 100, lr: float = 
                   tol: float = 1e-4) -> Dict[str, float]:
     r"""Train :class:`PairClassifier` to tell the two graphs of every pair apart, and report
     its accuracy on them, with whether the trained selection meets the ``S`` condition
-    (and its row-sum range) and the Reduce residual.
+    (its row-sum range, and the share of nodes it ``dropped``: zero rows) and the Reduce
+    residual.
 
     Within a pair the labels 0/1 carry no rule, so the model is trained on pairs: the
     score ``z`` of the graph labelled 1 must exceed that of its partner, by the logistic
@@ -353,6 +354,7 @@ def pair_accuracy(pooler: str, graphs: Sequence, epochs: int = 100, lr: float = 
         "expressive_S": bool(expressive_selection(out.so)),
         "row_sum_min": float(r.min()) if r.numel() else float("nan"),
         "row_sum_max": float(r.max()) if r.numel() else float("nan"),
+        "dropped": float((r.abs() < 1e-12).float().mean()) if r.numel() else float("nan"),
         "reduce_residual": reduce_residual(h, out, data.batch),
     }
 
@@ -539,26 +541,32 @@ def measure_cost(name: str, num_nodes: int, channels: int = 16, ratio: float = 0
 def cost_sweep(names: Optional[Iterable[str]] = None, sizes: Sequence[int] = (10, 100, 1000), channels: int = 16,
                ratio: float = 0.25, repeats: int = 3, time_cap: float = 30.0, device=None,
                progress: Optional[callable] = None) -> List[Dict]:
-    """:func:`measure_cost` for every pooler (default: all registered) and size. Once one
-    step of a pooler takes more than ``time_cap`` seconds, its larger sizes are skipped
-    and recorded as ``{"capped": True}``; a pooler that fails records its error."""
+    """:func:`measure_cost` for every pooler (default: all registered) and size, smallest
+    first. A size is skipped, and recorded as ``{"capped": True, "predicted_seconds": t}``,
+    when the last measured step predicts more than ``time_cap`` seconds for it under
+    quadratic growth (``t·(N/N_last)²``, the rate of a dense ``N × N`` adjacency); steps
+    over one second are timed once. A pooler that fails records its error."""
     rows = []
     for name in (src.list_poolers() if names is None else names):
-        capped = False
+        last = None
         for n in sorted(sizes):
-            if capped:
-                rows.append({"name": name, "num_nodes": n, "capped": True})
-                continue
+            if last is not None:
+                pred = last["seconds"] * (n / last["num_nodes"]) ** 2
+                if pred > time_cap or last.get("stop"):
+                    rows.append({"name": name, "num_nodes": n, "capped": True,
+                                 "predicted_seconds": None if last.get("stop") else pred})
+                    continue
             try:
-                r = measure_cost(name, n, channels, ratio, repeats, device)
+                reps = repeats if last is None or last["seconds"] * (n / last["num_nodes"]) ** 2 < 1.0 else 1
+                r = measure_cost(name, n, channels, ratio, reps, device)
             except Exception as err:  # noqa: BLE001 - one pooler's failure is a result, not a crash
                 rows.append({"name": name, "num_nodes": n, "error": f"{type(err).__name__}: {err}"[:300]})
-                capped = True
+                last = {"seconds": float("inf"), "num_nodes": n, "stop": True}
                 continue
             rows.append(r)
             if progress is not None:
                 progress(r)
-            capped = r["seconds"] > time_cap
+            last = r
     return rows
 
 
@@ -626,8 +634,10 @@ def downstream_results(results_dir: str = "results", names: Optional[Sequence[st
 # =========================================================================== one pooler, all lenses
 def evaluate_pooler(name: str, pairs: Sequence, clouds: Sequence, pair_epochs: int = 100, ae_steps: int = 150,
                     k: int = 4, ratio: float = 0.25, seed: int = 0, cost_sizes: Sequence[int] = (),
-                    cost_repeats: int = 3) -> Dict:
-    """Lenses 1-3 (and 4 when ``cost_sizes`` is given) for one pooler. A pooler that
+                    cost_repeats: int = 3, ae_k: Optional[int] = None, pair_ratio: Optional[float] = None) -> Dict:
+    """Lenses 1-3 (and 4 when ``cost_sizes`` is given) for one pooler: ``k`` supernodes and
+    ``pair_ratio`` (default ``ratio``) for the pairs, ``ae_k`` (default ``k``) and ``ratio``
+    for the point clouds. A pooler that
     raises gets ``{"error": ...}`` instead of numbers, so one broken pooler never hides
     the others."""
     res: Dict = {"name": name, "seed": seed}
@@ -635,8 +645,8 @@ def evaluate_pooler(name: str, pairs: Sequence, clouds: Sequence, pair_epochs: i
     res.update({f: info.get(f) for f in ("dense", "trainable", "precomputable")})
     t0 = time.perf_counter()
     try:
-        res.update(pair_accuracy(name, pairs, epochs=pair_epochs, k=k, ratio=ratio, seed=seed))
-        lens = autoencoder_lenses(name, clouds, steps=ae_steps, k=k, ratio=ratio, seed=seed)
+        res.update(pair_accuracy(name, pairs, epochs=pair_epochs, k=k, ratio=pair_ratio or ratio, seed=seed))
+        lens = autoencoder_lenses(name, clouds, steps=ae_steps, k=ae_k or k, ratio=ratio, seed=seed)
         kinds = [getattr(d, "kind", str(i)) for i, d in enumerate(clouds)]
         res["spectral"] = dict(zip(kinds, lens["spectral"]))
         res["reconstruction"] = dict(zip(kinds, lens["reconstruction"]))

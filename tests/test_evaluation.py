@@ -171,7 +171,7 @@ def test_cost_sweep_measures_and_caps():
     by = {(r["name"], r["num_nodes"]): r for r in rows}
     for name in ("graclus", "mincut"):
         assert by[(name, 10)]["seconds"] > 0 and by[(name, 10)]["peak_mb"] > 0
-        assert by[(name, 20)] == {"name": name, "num_nodes": 20, "capped": True}
+        assert by[(name, 20)]["capped"] and by[(name, 20)]["predicted_seconds"] > 0
     g = ev.cost_graph(10)
     assert g.num_nodes == 10 and g.edge_index.size(1) == 2 * (7 + 6)  # rows of 4: 3+3+1 across, 6 down
 
