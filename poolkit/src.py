@@ -270,6 +270,17 @@ class SelectOutput:
         mask = torch.arange(n_max, device=dev).unsqueeze(0) < n_per.unsqueeze(1)
         return s, mask
 
+    def row_sums(self) -> Tensor:
+        r"""``Σ_k S_ik`` for every real node ``i`` of the batch (padding rows left out), in
+        node order: ``[num_real_nodes]``. A dropped node has row sum 0; the
+        expressiveness condition of Bianchi & Lachi asks for the same ``λ > 0`` everywhere
+        (see :func:`poolkit.evaluation.expressive_selection`)."""
+        if self.is_dense:
+            s = self.s if self.cluster_mask is None else self.s * self.cluster_mask.unsqueeze(1).to(self.s.dtype)
+            return s.sum(-1)[self.mask]
+        out = self.weight.new_zeros(self.num_nodes)
+        return out.index_add(0, self.node_index, self.weight)
+
     def to_sparse_tensor(self) -> Tensor:
         """``S`` as a ``torch.sparse_coo_tensor`` of shape ``[num_nodes, num_clusters]``
         (sparse layout only)."""

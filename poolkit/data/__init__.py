@@ -1,4 +1,5 @@
 """Data for the book: molecules (RDKit), offline molecular sets, synthetic graphs,
+WL-distinguishable pairs and point-cloud graphs (for judging poolers),
 benchmark loaders (TUDataset, MoleculeNet) and deterministic splits.
 
 Nothing here downloads anything when the raw files are available locally.
@@ -14,6 +15,7 @@ from .molecules import (  # noqa: F401
     smiles_to_data,
 )
 from .offline import freesolv, functional_groups, fragment_smarts, nci5k, solubility  # noqa: F401
+from .expressive import point_cloud, point_clouds, torus, triangle_mesh, wl_hash, wl_pairs  # noqa: F401
 from .synthetic import from_networkx, grid, karate, motif_dataset, ring, sbm, sbm_dataset  # noqa: F401
 from .benchmarks import (  # noqa: F401
     MOLECULENET_DATASETS,

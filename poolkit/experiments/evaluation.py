@@ -1,0 +1,89 @@
+"""How to judge a pooler: the four lenses of chapter 8 on every registered pooler.
+
+For every name in ``poolkit.list_poolers()`` (built by ``poolkit.src.example_pooler``, so
+poolers registered later are included without changes here) and every seed:
+
+1. **Expressiveness.** ``--pairs`` WL-distinguishable pairs (``poolkit.data.wl_pairs``,
+   20-28 nodes, one-hot degree features), ``GIN×2 → pooler → GIN → sum → MLP`` trained
+   for ``--pair-epochs`` full-batch epochs to tell the two graphs of each pair apart;
+   accuracy on the pairs, the ``S`` row-sum condition and the Reduce residual of the
+   trained pooler.
+2. **Structure** and 3. **information.** An autoencoder (``GIN×2 → pooler → Lift →
+   GIN×2``) trained for ``--ae-steps`` steps to reconstruct the coordinates of a ring,
+   a grid, a triangulated mesh, a torus and a molecule (``--cloud-size``); per graph the
+   reconstruction error and the spectral distance of the lifted pooled graph.
+4. **Cost** (once, not per seed). Forward + backward seconds and peak memory on 2-D
+   lattices of ``--sizes`` nodes, ``k = ⌈N/4⌉`` supernodes, 16 features; a size is
+   skipped when the previous step predicts more than ``--time-cap`` seconds for it.
+
+Every pooler is asked to keep a share of the nodes where it can be told (``--ratio``,
+0.25, for the point clouds and the cost; ``--pair-ratio``, 0.1, for the pairs; score
+poolers take it as their ratio, clustering poolers as ``k = ratio·N``); one-over-K
+poolers choose their own size. Runs on one CPU thread by default (``--threads``).
+
+    python -m poolkit.experiments evaluation --seeds 0 1 2
+"""
+from __future__ import annotations
+
+import math
+import sys
+
+import torch
+
+DEFAULT_SIZES = (10, 30, 100, 300, 1000, 3000, 5000)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--poolers", default=None, help="comma-separated names (default: every registered pooler)")
+    parser.add_argument("--pairs", type=int, default=40)
+    parser.add_argument("--pair-epochs", type=int, default=100)
+    parser.add_argument("--ae-steps", type=int, default=150)
+    parser.add_argument("--cloud-size", type=int, default=7)
+    parser.add_argument("--ratio", type=float, default=0.25, help="share of nodes kept (point clouds, cost)")
+    parser.add_argument("--pair-ratio", type=float, default=0.1, help="share of nodes kept in the pair task")
+    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
+    parser.add_argument("--time-cap", type=float, default=5.0, help="seconds per step above which a size is skipped")
+    parser.add_argument("--threads", type=int, default=1)
+
+
+def run(args) -> dict:
+    import poolkit
+    from poolkit import evaluation as ev
+    from poolkit.data import point_clouds, wl_pairs
+
+    torch.set_num_threads(args.threads)
+    names = args.poolers.split(",") if args.poolers else poolkit.list_poolers()
+    sizes = [int(s) for s in str(args.sizes).split(",")]
+    pairs_n, epochs, steps, csize = args.pairs, args.pair_epochs, args.ae_steps, args.cloud_size
+    if args.quick:
+        pairs_n, epochs, steps, csize, sizes = 4, 5, 5, 3, [10, 30]
+    pairs = wl_pairs(pairs_n, (20, 28), seed=0)
+    clouds = point_clouds(("ring", "grid", "mesh", "torus", "molecule"), size=csize)
+    mean_nodes = sum(g.num_nodes for g in pairs) / len(pairs)
+    k_pairs = max(2, round(args.pair_ratio * mean_nodes))
+    k_clouds = max(2, round(args.ratio * sum(d.num_nodes for d in clouds) / len(clouds)))
+    runs = []
+    for name in names:
+        for seed in args.seeds:
+            r = ev.evaluate_pooler(name, pairs, clouds, pair_epochs=epochs, ae_steps=steps, k=k_pairs,
+                                   ratio=args.ratio, seed=seed, ae_k=k_clouds, pair_ratio=args.pair_ratio)
+            flat = {k: v for k, v in r.items() if k not in ("spectral", "reconstruction", "traceback")}
+            for kind, v in r.get("spectral", {}).items():
+                flat[f"spectral_{kind}"] = v
+            for kind, v in r.get("reconstruction", {}).items():
+                flat[f"reconstruction_{kind}"] = v
+            runs.append(flat)
+            print(f"{name:20s} seed {seed}: pair acc {flat.get('accuracy', float('nan')):.3f}, "
+                  f"spectral {flat.get('spectral_mean', float('nan')):.3f}, "
+                  f"reconstruction {flat.get('reconstruction_mean', float('nan')):.3f} "
+                  f"({flat['seconds']:.1f} s) {flat.get('error', '')}", file=sys.stderr, flush=True)
+    cost = ev.cost_sweep(names, sizes, ratio=args.ratio, repeats=3, time_cap=args.time_cap, device=args.device,
+                         progress=lambda c: print(f"cost {c['name']:20s} N={c['num_nodes']:5d} "
+                                                  f"{c['seconds'] * 1e3:9.1f} ms {c.get('peak_mb', math.nan):9.1f} MB",
+                                                  file=sys.stderr, flush=True))
+    protocol = (f"{pairs_n} WL pairs (20-28 nodes), {epochs} epochs; autoencoder {steps} steps on ring/grid/mesh/"
+                f"torus/molecule (size {csize}); k = round(ratio * mean nodes) = {k_pairs} (pairs, "
+                f"ratio {args.pair_ratio}), {k_clouds} (clouds, ratio {args.ratio}); cost on 2-D lattices N in {sizes}, k = ceil(N/4), 16 features, "
+                f"time cap {args.time_cap} s per step; {args.threads} thread(s)")
+    return {"runs": runs, "config": {"poolers": names, "sizes": sizes, "k_pairs": k_pairs, "k_clouds": k_clouds},
+            "cost": cost, "protocol": protocol, "threads": args.threads}
