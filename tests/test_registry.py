@@ -244,6 +244,8 @@ def _bad_inputs(pool):
     x, kw = _inputs(pool, n, ei)
     cases = {
         "x 1-D": dict(x=x[:, 0]),
+        "x holds NaN": dict(x=x.index_put((torch.tensor([2]), torch.tensor([1])), torch.tensor(float("nan")))),
+        "x holds inf": dict(x=x.index_put((torch.tensor([4]), torch.tensor([0])), torch.tensor(float("-inf")))),
         "edge_index shape": dict(edge_index=ei[0]),
         "edge_index 3 rows": dict(edge_index=torch.cat([ei, ei[:1]])),
         "edge_index out of range": dict(edge_index=torch.cat([ei, torch.tensor([[0], [n]])], 1)),
