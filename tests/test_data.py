@@ -337,6 +337,18 @@ def test_missing_set_offline_names_the_root_and_the_offline_sets(tmp_path, monke
         _set_writable(root, True)
 
 
+def test_incomplete_raw_folder_in_the_data_root_is_reported_not_downloaded_into(tmp_path, monkeypatch,
+                                                                              no_network):
+    root = tmp_path / "data"
+    raw = _write_toy_tu(root, read_only=False)
+    (raw / "TOY_graph_indicator.txt").unlink()
+    before = _snapshot(root)
+    monkeypatch.setenv("POOLKIT_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match="lacks TOY_graph_indicator.txt"):
+        D.tu_dataset("TOY", root=root)
+    assert _snapshot(root) == before                          # the user's raw files are all still there
+
+
 def test_bad_names_list_the_valid_ones():
     with pytest.raises(ValueError) as err:
         D.moleculenet("nope")

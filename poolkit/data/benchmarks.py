@@ -109,6 +109,17 @@ class _Located:
         return self._pk_processed
 
     def download(self) -> None:
+        raw = Path(self._pk_raw)
+        if cache_root().resolve() not in raw.resolve().parents:
+            # raw files found in the data folder but not the ones PyG needs: never download
+            # into (or clean up) the data folder
+            missing = [f for f in self.raw_file_names if not (raw / f).exists()] if isinstance(
+                self.raw_file_names, (list, tuple)) else [self.raw_file_names]
+            raise FileNotFoundError(
+                f"{_COLLECTIONS[self._pk_collection]}({self._pk_label!r}): the raw folder {raw} in the data root "
+                f"lacks {', '.join(missing)}; poolkit only reads the data root, so complete that folder "
+                f"or remove it to download into the cache ({cache_root()})."
+            )
         try:
             super().download()
         except Exception as exc:  # any network or HTTP error: report it in one message
