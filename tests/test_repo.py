@@ -1,5 +1,6 @@
 """Repository hygiene: pyproject.toml and environment.yml list the same packages with the
-same lower bounds, the pins cover every dependency, CI calls the README's test command."""
+same lower bounds, the pins cover every dependency, the dataset-only dependencies sit in the
+``data`` extra that the book's environment installs, CI calls the README's test command."""
 import re
 import tomllib
 from pathlib import Path
@@ -16,9 +17,20 @@ def _split(req: str):
     return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
 
 
+# The extras the book's environment installs (the Makefile, environment.yml); `browser` is
+# installed only by the live browser test.
+BOOK_EXTRAS = ("dev", "data")
+
+
+def _pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def pyproject_requirements():
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    reqs = list(data["project"]["dependencies"]) + list(data["project"]["optional-dependencies"]["dev"])
+    project = _pyproject()
+    reqs = list(project["dependencies"])
+    for extra in BOOK_EXTRAS:
+        reqs += project["optional-dependencies"][extra]
     return dict(_split(r) for r in reqs)
 
 
@@ -61,3 +73,20 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make book" in readme
     assert re.search(r"^make test$", ci, re.M)
+
+
+def test_dataset_only_dependencies_are_an_extra():
+    project = _pyproject()
+    core = {_split(r)[0] for r in project["dependencies"]}
+    data = {_split(r)[0] for r in project["optional-dependencies"]["data"]}
+    assert "datamol" in data and "datamol" not in core
+    # poolkit imports datamol only inside poolkit/data/offline.py
+    users = [p.relative_to(ROOT).as_posix() for p in (ROOT / "poolkit").rglob("*.py")
+             if re.search(r"^\s*(import|from) datamol", p.read_text(), re.M)]
+    assert users == ["poolkit/data/offline.py"]
+
+
+def test_book_environment_installs_the_extras():
+    make = (ROOT / "Makefile").read_text()
+    m = re.search(r'pip install[^\n]*-e "\.\[([a-z,]+)\]"', make)
+    assert m and set(BOOK_EXTRAS) <= set(m.group(1).split(",")), "the venv rule must install .[dev,data]"

@@ -245,3 +245,17 @@ def test_every_registered_pooler_builds_from_its_example_kwargs_and_runs(name):
 def test_example_pooler_rejects_unknown_names():
     with pytest.raises(ValueError, match="valid poolers"):
         src.example_pooler("no-such", in_channels=3)
+
+
+def test_non_finite_features_are_rejected_and_large_finite_ones_are_not():
+    x = torch.randn(5, 3)
+    src.check_finite(x)
+    big = torch.full((4, 2), 3e38)                       # the sum overflows, the values are finite
+    src.check_finite(big)
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        y = x.clone()
+        y[3, 1] = bad
+        with pytest.raises(ValueError, match="x holds 1 non-finite values.*row 3"):
+            src.check_graph_inputs(y, torch.tensor([[0, 1], [1, 0]]))
+    src.check_finite(torch.tensor([[1, 2]]))             # integer features: nothing to check
+    src.check_finite(torch.empty(0, 4))

@@ -209,3 +209,65 @@ def test_device_and_errors(monkeypatch):
         T.fit(SizeRegressor(), loader, epochs=-1, progress=False)
     with pytest.raises(ValueError, match="task"):
         T.evaluate(SizeRegressor(), loader, task="nope")
+
+
+# --------------------------------------------------------------------------- non-finite losses
+def _poisoned_graphs(bad_index, n=12):
+    """Size graphs with NaN features in graph ``bad_index`` (with batch_size 4, index 8 is in
+    the third batch)."""
+    graphs = _size_graphs(n)
+    graphs[bad_index] = Data(x=torch.full((3, 1), float("nan")), edge_index=torch.empty(2, 0, dtype=torch.long),
+                             y=torch.tensor([0.3]))
+    return graphs
+
+
+class _SecondEpochOnly:
+    """A loader that is clean in epoch 1 and yields a NaN batch (its 3rd) in epoch 2."""
+
+    def __init__(self):
+        self.clean = DataLoader(_size_graphs(12), batch_size=4)
+        self.bad = DataLoader(_poisoned_graphs(8), batch_size=4)
+        self.epoch = 0
+
+    def __iter__(self):
+        self.epoch += 1
+        return iter(self.clean if self.epoch == 1 else self.bad)
+
+
+def test_fit_stops_at_the_first_non_finite_loss_and_keeps_the_last_good_weights():
+    T.set_seed(0)
+    model = SizeRegressor()
+    loader = _SecondEpochOnly()
+    seen = []
+
+    class Record:
+        def on_step(self, state):
+            seen.append({k: v.detach().clone() for k, v in state.model.state_dict().items()})
+
+    with pytest.raises(T.NonFiniteLossError, match=r"epoch 2, batch 3") as err:
+        T.fit(model, loader, epochs=5, task="regression", lr=0.05, progress=False, callbacks=[Record()])
+    assert err.value.epoch == 2 and err.value.batch == 3 and np.isnan(err.value.losses["loss"])
+    assert len(err.value.history) == 1                         # epoch 1 completed, and is kept
+    assert len(seen) == 3 + 2                                  # steps: 3 in epoch 1, 2 good ones in epoch 2
+    for k, v in model.state_dict().items():
+        assert torch.isfinite(v).all()
+        assert torch.equal(v, seen[-1][k])                     # the weights after the last good batch
+
+
+class _NanGradient(torch.nn.Module):
+    """A finite loss whose gradient is NaN: d/dw sqrt(w) at w = 0 is inf, times 0 gives NaN."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, data):
+        return (torch.sqrt(self.w) * 0).expand(data.num_graphs), {}
+
+
+def test_fit_stops_on_a_non_finite_gradient_before_stepping():
+    loader = DataLoader(_size_graphs(4), batch_size=4)
+    model = _NanGradient()
+    with pytest.raises(T.NonFiniteLossError, match=r"non-finite gradient at epoch 1, batch 1"):
+        T.fit(model, loader, epochs=2, task="regression", progress=False)
+    assert float(model.w.detach()) == 0.0

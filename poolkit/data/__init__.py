@@ -23,7 +23,8 @@ from .benchmarks import (  # noqa: F401
     cache_root,
     data_root,
     moleculenet,
-    resolve_dataset_root,
+    dataset_dirs,
+    offline_datasets,
     tu_dataset,
 )
 from .splits import murcko_scaffold, random_split, scaffold_split, stratified_kfold  # noqa: F401

