@@ -5,7 +5,8 @@ All four learn a dense assignment matrix from the node features,
 .. math::  S = \mathrm{softmax}(\mathrm{MLP}(X)) \in [0, 1]^{N \times K},
            \qquad \textstyle\sum_k S_{ik} = 1,
 
-so each node belongs to each of the ``K`` supernodes with a soft *membership*. Reduce and
+so each node belongs to each of the ``K`` supernodes with a soft *membership*
+(``assign="gnn"`` replaces the MLP by dense graph convolutions, DiffPool's pooling GNN). Reduce and
 Connect are the SRC defaults :math:`X' = S^\top X` and :math:`A' = S^\top A S`; MinCut,
 DMoN and TVGNN then drop the self-loops of :math:`A'` and normalise it symmetrically,
 :math:`A' \leftarrow D'^{-1/2} A' D'^{-1/2}`, as their papers do. Left alone, ``S``
