@@ -5,7 +5,8 @@ All four learn a dense assignment matrix from the node features,
 .. math::  S = \mathrm{softmax}(\mathrm{MLP}(X)) \in [0, 1]^{N \times K},
            \qquad \textstyle\sum_k S_{ik} = 1,
 
-so each node belongs to each of the ``K`` supernodes with a soft *membership*. Reduce and
+so each node belongs to each of the ``K`` supernodes with a soft *membership*
+(``assign="gnn"`` replaces the MLP by dense graph convolutions, DiffPool's pooling GNN). Reduce and
 Connect are the SRC defaults :math:`X' = S^\top X` and :math:`A' = S^\top A S`; MinCut,
 DMoN and TVGNN then drop the self-loops of :math:`A'` and normalise it symmetrically,
 :math:`A' \leftarrow D'^{-1/2} A' D'^{-1/2}`, as their papers do. Left alone, ``S``
@@ -16,10 +17,10 @@ should share a cluster) and a **quality** term (clusters should be crisp and bal
 =========  =====================================================  =============================================
 method     topology term                                          quality term
 =========  =====================================================  =============================================
-diffpool   ``link``  :math:`\|A - SS^\top\|_F / N^2`                ``entropy`` :math:`\frac1N\sum_i H(S_i)`
+diffpool   ``link``  :math:`\|A - SS^\top\|_F / N^2` (PyG's norm.)  ``entropy`` :math:`\frac1N\sum_i H(S_i)`
 mincut     ``cut``   :math:`-\mathrm{Tr}(S^\top AS)/\mathrm{Tr}(S^\top DS)`  ``ortho`` :math:`\|\frac{S^\top S}{\|S^\top S\|_F} - \frac{I_K}{\sqrt K}\|_F`
 dmon       ``spectral`` :math:`-\frac{1}{2m}\mathrm{Tr}(S^\top B S)`, :math:`B = A - \frac{dd^\top}{2m}`  ``cluster`` :math:`\frac{\sqrt K}{N}\|\sum_i S_i\|_2 - 1`
-tvgnn      ``tv`` :math:`\frac{1}{2E}\sum_{(i,j)} a_{ij}\|s_i - s_j\|_1`   ``balance`` :math:`1 - \frac{1}{N(K-1)}\sum_k \|S_{:,k} - \mathrm{quant}_\rho(S_{:,k})\|_{1,\rho}`
+tvgnn      ``tv`` :math:`\frac{1}{2E}\sum_{\{i,j\}\in\mathcal E} a_{ij}\|s_i - s_j\|_1`   ``balance`` :math:`1 - \frac{1}{N(K-1)}\sum_k \|S_{:,k} - \mathrm{quant}_\rho(S_{:,k})\|_{1,\rho}`
 =========  =====================================================  =============================================
 
 References: Ying et al., "Hierarchical Graph Representation Learning with Differentiable
@@ -27,6 +28,18 @@ Pooling", NeurIPS 2018 (DiffPool); Bianchi, Grattarola and Alippi, "Spectral Clu
 with Graph Neural Networks for Graph Pooling", ICML 2020 (MinCutPool); Tsitsulin et al.,
 "Graph Clustering with Graph Neural Networks", JMLR 2023 (DMoN); Hansen and Bianchi,
 "Total Variation Graph Neural Networks", ICML 2023 (TVGNN, asymmetric Cheeger cut).
+
+Normalisations, where papers and libraries differ: DiffPool's paper writes the link loss
+as :math:`\|A - SS^\top\|_F` with no factor; the :math:`1/N^2` is PyTorch Geometric's (it
+makes the loss comparable across graph sizes), and we keep it. MinCutPool's paper writes
+the cut term with the normalised adjacency :math:`\tilde A = D^{-1/2} A D^{-1/2}` and its
+degree matrix; ``mincut_losses`` uses the adjacency it is given, as PyG does, so the
+caller chooses: pass ``A`` (the default of :class:`MinCutPool`; for a hard partition the
+cut term is then :math:`-1 + 2\,\mathrm{cut}/\mathrm{vol}`, the share of edge endpoints
+that leave their cluster) or pass :math:`\tilde A` for the paper's weighting, in which an
+edge counts :math:`1/\sqrt{d_i d_j}`. TVGNN's total variation sums over undirected edges
+(each once) and divides by their number ``E``; over ordered pairs (both directions, as a
+symmetric ``A`` stores them) it is :math:`\frac{1}{4E}\sum_{i,j}`.
 
 Every loss is computed **per graph** (padding ignored, ``N`` = that graph's node count)
 and averaged over the graphs of the batch, so it does not depend on batch size or
@@ -62,7 +75,7 @@ from .src import (
 )
 
 __all__ = [
-    "DenseSoftPool", "DiffPool", "MinCutPool", "DMoNPool", "TVGNNPool",
+    "DenseSoftPool", "DiffPool", "MinCutPool", "DMoNPool", "TVGNNPool", "GTVConv",
     "to_dense_inputs", "normalize_pooled_adj",
     "diffpool_losses", "mincut_losses", "dmon_losses", "tvgnn_losses", "LOSS_PARTS",
 ]
@@ -172,7 +185,8 @@ def normalize_pooled_adj(adj: Tensor) -> Tensor:
 # --------------------------------------------------------------------------- losses
 def diffpool_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean",
                     adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
-    r"""DiffPool: ``link`` :math:`= \|A - SS^\top\|_F / N^2` and ``entropy``
+    r"""DiffPool: ``link`` :math:`= \|A - SS^\top\|_F / N^2` (the paper has no :math:`1/N^2`;
+    it is PyG's normalisation, kept so the loss is comparable across sizes) and ``entropy``
     :math:`= \frac1N \sum_i -\sum_k S_{ik}\log S_{ik}`; both 0 at a hard ``S`` with
     :math:`A = SS^\top` (disjoint cliques with self-loops)."""
     adj, s, mask, n = _masked(adj, s, mask)
@@ -184,7 +198,9 @@ def diffpool_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduc
 
 def mincut_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean",
                   adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
-    r"""MinCutPool: ``cut`` :math:`= -\mathrm{Tr}(S^\top A S)/\mathrm{Tr}(S^\top D S)` (−1 when
+    r"""MinCutPool: ``cut`` :math:`= -\mathrm{Tr}(S^\top A S)/\mathrm{Tr}(S^\top D S)` with ``A``
+    as given (the paper writes it with :math:`\tilde A = D^{-1/2}AD^{-1/2}`; pass that for its
+    weighting, see the module docstring) (−1 when
     no edge leaves a cluster; 0 for a graph without edges) and ``ortho``
     :math:`= \|S^\top S/\|S^\top S\|_F - I_K/\sqrt K\|_F` (0 for equal-size hard clusters)."""
     adj, s, mask, n = _masked(adj, s, mask)
@@ -217,9 +233,10 @@ def dmon_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction
 
 def tvgnn_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean",
                  adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
-    r"""TVGNN (asymmetric Cheeger cut): ``tv`` :math:`= \frac{1}{2E}\sum_{i,j} a_{ij}\|s_i-s_j\|_1`
-    over ordered pairs, ``E`` the number of (undirected) edges, in [0, 1] and 0 when no edge
-    crosses clusters; ``balance`` :math:`= 1 - \frac{1}{N\rho}\sum_k\|S_{:,k} -
+    r"""TVGNN (asymmetric Cheeger cut): ``tv`` :math:`= \frac{1}{2E}\sum_{\{i,j\}} a_{ij}\|s_i-s_j\|_1`
+    over the ``E`` undirected edges, each once (:math:`\frac{1}{4E}\sum_{i,j}` over ordered
+    pairs; the code sums the ``2E`` stored directions and divides by ``2·2E``); in [0, 1] for
+    0/1 edge weights and 0 when no edge crosses clusters; ``balance`` :math:`= 1 - \frac{1}{N\rho}\sum_k\|S_{:,k} -
     \mathrm{quant}_\rho(S_{:,k})\|_{1,\rho}` with :math:`\rho = K-1`, the asymmetric norm
     :math:`|x|_\rho = \rho x` for :math:`x \ge 0`, :math:`-x` otherwise, and
     :math:`\mathrm{quant}_\rho` the :math:`(\lfloor N/K\rfloor+1)`-th largest entry of the
@@ -254,7 +271,11 @@ class DenseSoftPool(Pooler):
     r"""Shared Select / Reduce / Connect of the soft-clustering poolers.
 
     ``S = softmax(MLP(X))`` with an MLP ``in_channels → hidden_channels… → k`` (one linear
-    layer when ``hidden_channels`` is ``None``). Call it with PyG input
+    layer when ``hidden_channels`` is ``None``). With ``assign="gnn"`` the same layer sizes
+    are dense graph convolutions instead, ``S = softmax(GNN_pool(X, A))`` (DiffPool's
+    pooling GNN; ReLU between layers, no activation before the softmax): the
+    assignment of a node then depends on its neighbours directly, not only through the
+    message passing done before the pooler. Call it with PyG input
     ``pool(x, edge_index, batch)`` or with a dense batch ``pool(x, adj, mask=mask)``; it
     returns a dense :class:`~poolkit.src.PoolingOutput` (``x [B,K,F]``, ``adj [B,K,K]``).
     A subclass may override :meth:`select`; it must return ``S`` with zero padding rows
@@ -278,20 +299,40 @@ class DenseSoftPool(Pooler):
         k: int,
         hidden_channels: Union[None, int, Sequence[int]] = None,
         dropout: float = 0.0,
+        assign: str = "mlp",
     ):
         super().__init__()
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.k = check_positive_int(k, "k")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
-        self.dropout = float(dropout)
+        if assign not in ("mlp", "gnn"):
+            raise ValueError(f"assign must be 'mlp' or 'gnn', got {assign!r}")
+        self.dropout, self.assign = float(dropout), assign
         hidden = [] if hidden_channels is None else (
             [hidden_channels] if isinstance(hidden_channels, int) else list(hidden_channels))
         sizes = [self.in_channels] + [check_positive_int(h, "hidden_channels") for h in hidden] + [self.k]
-        layers = []
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-        self.mlp = torch.nn.Sequential(*layers[:-1])
+        if assign == "gnn":
+            from torch_geometric.nn import DenseGCNConv
+
+            self.mlp = torch.nn.ModuleList(DenseGCNConv(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        else:
+            layers = []
+            for a, b in zip(sizes[:-1], sizes[1:]):
+                layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+            self.mlp = torch.nn.Sequential(*layers[:-1])
+
+    def assignment_logits(self, x: Tensor, adj: Optional[Tensor] = None, mask: Optional[Tensor] = None) -> Tensor:
+        """``MLP(X)`` or, with ``assign="gnn"``, ``GNN_pool(X, A)``: ``[B, N, K]`` logits."""
+        if self.assign == "mlp":
+            return self.mlp(x)
+        if adj is None:
+            raise ValueError("assign='gnn' needs the adjacency: call the pooler with edge_index or adj")
+        for i, conv in enumerate(self.mlp):
+            x = conv(x, adj, mask)
+            if i < len(self.mlp) - 1:
+                x = torch.relu(x)
+        return x
 
     def reset_parameters(self) -> None:
         for m in self.mlp:
@@ -300,10 +341,10 @@ class DenseSoftPool(Pooler):
 
     # ---- SRC ------------------------------------------------------------------------
     def select(self, x: Tensor, adj: Optional[Tensor] = None, mask: Optional[Tensor] = None, **kwargs) -> SelectOutput:
-        """``S = softmax(MLP(X))`` for a dense batch ``x [B,N,F]``; padding rows are zero."""
+        """``S = softmax(MLP(X))`` (or ``softmax(GNN_pool(X, A))``) for a dense batch ``x [B,N,F]``; padding rows are zero."""
         if x.size(-1) != self.in_channels:
             raise ValueError(f"x has {x.size(-1)} features but in_channels={self.in_channels}")
-        logits = F.dropout(self.mlp(x), self.dropout, self.training)
+        logits = F.dropout(self.assignment_logits(x, adj, mask), self.dropout, self.training)
         s = torch.softmax(logits, dim=-1)
         if mask is not None:
             s = s * mask.unsqueeze(-1).to(s.dtype)
@@ -340,25 +381,55 @@ class DenseSoftPool(Pooler):
         b, k = so.s.size(0), so.s.size(-1)
         raw = dense_connect(adj, so.s)  # Sᵀ A S once, for Connect and the losses
         return PoolingOutput(
-            x=self.reduce(x, so),
+            x=self.reduce(self.embed(x, adj, mask), so),
             so=so,
             adj=self.connect(adj, so, adj_pool=raw),
             mask=torch.ones(b, k, dtype=torch.bool, device=x.device),
             losses=self.losses(adj, so, adj_pool=raw),
         )
 
+    def embed(self, x: Tensor, adj: Tensor, mask: Optional[Tensor]) -> Tensor:
+        """The features that Reduce pools, ``X' = Sᵀ Z``: ``Z = X`` unless a subclass adds
+        an embedding GNN (DiffPool with ``embed=True``)."""
+        return x
+
     def extra_repr(self) -> str:
-        return f"name={self.name!r}, in_channels={self.in_channels}, k={self.k}"
+        return f"name={self.name!r}, in_channels={self.in_channels}, k={self.k}, assign={self.assign!r}"
 
 
 @register("diffpool")
 class DiffPool(DenseSoftPool):
-    r"""DiffPool (Ying et al. 2018): :math:`X' = S^\top X`, :math:`A' = S^\top A S` (no
-    normalisation); losses ``link`` and ``entropy`` (:func:`diffpool_losses`). The paper
-    computes ``S`` with a GNN; here the GNN layers before the pooler play that role."""
+    r"""DiffPool (Ying et al. 2018): :math:`X' = S^\top Z`, :math:`A' = S^\top A S` (no
+    normalisation); losses ``link`` and ``entropy`` (:func:`diffpool_losses`).
+
+    The paper runs two GNNs on the same input, an *embedding* GNN
+    :math:`Z = \mathrm{GNN}_\text{embed}(X, A)` and a *pooling* GNN
+    :math:`S = \mathrm{softmax}(\mathrm{GNN}_\text{pool}(X, A))`. ``DiffPool(..., assign="gnn",
+    embed=True)`` is that two-GNN form (one dense GCN layer ``in_channels → in_channels``
+    with ReLU for the embedding GNN, dense GCN layers for the pooling GNN). The default
+    (``assign="mlp"``, ``embed=False``) shares the message-passing layers before the pooler
+    for both roles: ``Z = X`` and ``S = softmax(MLP(X))``, as MinCutPool and DMoN do. That
+    keeps every soft pooler of :mod:`poolkit.soft` a drop-in replacement of the others
+    and costs one dense convolution less per level.
+    """
 
     normalize_adj = False
     loss_fn = staticmethod(diffpool_losses)
+
+    def __init__(self, in_channels: int, k: int, hidden_channels=None, dropout: float = 0.0,
+                 assign: str = "mlp", embed: bool = False):
+        super().__init__(in_channels, k, hidden_channels, dropout, assign)
+        self.gnn_embed = None
+        if embed:
+            from torch_geometric.nn import DenseGCNConv
+
+            self.gnn_embed = DenseGCNConv(self.in_channels, self.in_channels)
+
+    def embed(self, x: Tensor, adj: Tensor, mask: Optional[Tensor]) -> Tensor:
+        if self.gnn_embed is None:
+            return x
+        z = torch.relu(self.gnn_embed(x, adj, mask))
+        return z if mask is None else z * mask.unsqueeze(-1).to(z.dtype)
 
 
 @register("mincut")
@@ -381,10 +452,61 @@ class DMoNPool(DenseSoftPool):
         return F.selu(dense_reduce(x, so.s))
 
 
+class GTVConv(torch.nn.Module):
+    r"""Graph total-variation convolution, the message-passing layer of TVGNN (Hansen and
+    Bianchi 2023).
+
+    .. math::  \bar X = X\Theta,\qquad
+               \gamma_{ij} = \frac{a_{ij}}{\max(\|\bar x_i - \bar x_j\|_1, \varepsilon)},\qquad
+               X' = \sigma\big((I - \delta L_\Gamma)\bar X\big),\quad L_\Gamma = D_\Gamma - \Gamma .
+
+    A GCN smooths with fixed edge weights; here an edge's weight shrinks as the features at
+    its two ends differ, so one step is a (sub)gradient step on the total variation
+    :math:`\sum_{ij} a_{ij}\|\bar x_i - \bar x_j\|_1` rather than on the quadratic
+    :math:`\sum_{ij} a_{ij}\|\bar x_i - \bar x_j\|^2`: neighbours with similar features
+    are pulled together hard, a jump across a weak edge is kept. Features become piecewise
+    constant, which is what lets the pooler after it produce *sharp* (near one-hot)
+    assignments. ``forward(x, edge_index, edge_weight=None)`` (PyG layout; a symmetric
+    ``edge_index`` with both directions); ``act`` is applied unless it is ``None``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, delta: float = 0.3, eps: float = 1e-3,
+                 act: Optional[str] = "elu"):
+        super().__init__()
+        check_positive_int(in_channels, "in_channels")
+        check_positive_int(out_channels, "out_channels")
+        if not (isinstance(delta, (int, float)) and delta > 0):
+            raise ValueError(f"delta must be a number > 0, got {delta!r}")
+        if not (isinstance(eps, (int, float)) and eps > 0):
+            raise ValueError(f"eps must be a number > 0, got {eps!r}")
+        if act not in (None, "elu", "relu"):
+            raise ValueError(f"act must be None, 'elu' or 'relu', got {act!r}")
+        self.lin = torch.nn.Linear(in_channels, out_channels, bias=False)
+        self.delta, self.eps, self.act = float(delta), float(eps), act
+
+    def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None) -> Tensor:
+        check_graph_inputs(x, edge_index, None, None, edge_weight)
+        h = self.lin(x)
+        src, dst = edge_index
+        w = h.new_ones(src.numel()) if edge_weight is None else edge_weight.to(h.dtype)
+        diff = h[dst] - h[src]  # message j -> i along edge (src=j, dst=i)
+        gamma = w / diff.abs().sum(-1).clamp(min=self.eps)
+        # (L_Γ h)_i = Σ_j γ_ij (h_i - h_j)
+        lap = h.new_zeros(h.shape).index_add_(0, dst, gamma.unsqueeze(-1) * diff)
+        out = h - self.delta * lap
+        if self.act == "elu":
+            return F.elu(out)
+        return torch.relu(out) if self.act == "relu" else out
+
+    def extra_repr(self) -> str:
+        return f"{self.lin.in_features}, {self.lin.out_features}, delta={self.delta}, eps={self.eps}"
+
+
 @register("tvgnn")
 class TVGNNPool(DenseSoftPool):
     r"""TVGNN's asymmetric Cheeger cut pooling (Hansen & Bianchi 2023): ``X'``, ``A'`` as
     MinCut; losses ``tv`` (graph total variation of ``S``) and ``balance`` (asymmetric
-    ℓ1 norm around the :math:`\rho`-quantile) (:func:`tvgnn_losses`)."""
+    ℓ1 norm around the :math:`\rho`-quantile) (:func:`tvgnn_losses`). The paper's model
+    puts :class:`GTVConv` layers before it; build them into the backbone to reproduce it."""
 
     loss_fn = staticmethod(tvgnn_losses)

@@ -375,15 +375,23 @@ def reduce(x: Tensor, so: SelectOutput, op: str = "sum") -> Tensor:
 
 
 # --------------------------------------------------------------------------- connect
-def dense_connect(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, remove_self_loops: bool = False) -> Tensor:
+def dense_connect(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, remove_self_loops: bool = False,
+                  pinv: bool = False) -> Tensor:
     r"""``A' = Sᵀ A S`` for a dense batch: ``adj`` ``[B, N, N]``, ``s`` ``[B, N, K]`` → ``[B, K, K]``.
 
-    With ``remove_self_loops=True`` the diagonal of ``A'`` is set to zero (MinCutPool and
-    DMoN do this before normalising, see :mod:`poolkit.soft`).
+    With ``pinv=True`` the left factor is the Moore-Penrose pseudo-inverse,
+    ``A' = S⁺ A S`` (``S⁺ = (SᵀS)⁻¹Sᵀ`` when ``S`` has full column rank). For a hard
+    clustering ``S⁺`` divides row ``k`` of ``Sᵀ`` by the size of cluster ``k``, so
+    ``a'_kl`` is the number of edges from cluster ``k`` to cluster ``l`` *per member of
+    k*, and ``A'`` is no longer symmetric when clusters differ in size. Empty clusters
+    (zero columns of ``S``) get zero rows, not NaN. With ``remove_self_loops=True`` the
+    diagonal of ``A'`` is set to zero (MinCutPool and DMoN do this before normalising,
+    see :mod:`poolkit.soft`).
     """
     if mask is not None:
         s = s * mask.unsqueeze(-1).to(s.dtype)
-    out = s.transpose(1, 2) @ adj @ s
+    left = torch.linalg.pinv(s) if pinv else s.transpose(1, 2)
+    out = left @ adj @ s
     if remove_self_loops:
         out = out - torch.diag_embed(torch.diagonal(out, dim1=-2, dim2=-1))
     return out
@@ -394,13 +402,22 @@ def sparse_connect(
     so: SelectOutput,
     edge_weight: Optional[Tensor] = None,
     remove_self_loops: bool = True,
+    pinv: bool = False,
 ) -> Tuple[Tensor, Tensor]:
     r"""``A' = Sᵀ A S`` with ``A`` and ``S`` sparse; returns ``(edge_index', edge_weight')``.
 
     Each edge ``(i, j, a_ij)`` contributes ``S_ik · a_ij · S_jl`` to ``A'_kl``; duplicates
     are summed. With ``remove_self_loops=True`` (the default for one-over-K and score-based
     pooling) entries with ``k = l`` are dropped.
+
+    ``pinv=True`` computes ``A' = S⁺ A S`` for a *hard* ``S`` (each node in at most one
+    supernode): then ``SᵀS`` is diagonal, ``S⁺ = (SᵀS)⁻¹Sᵀ``, and row ``k`` of ``Sᵀ A S``
+    is divided by ``Σ_i S_ik²`` (the cluster size for 0/1 weights). A soft sparse ``S`` is
+    rejected with a ``ValueError``; use :func:`dense_connect` for it.
     """
+    if pinv and not so.is_hard:
+        raise ValueError("pinv=True needs a hard S (every node in at most one supernode); "
+                         "use dense_connect(adj, s, pinv=True) for a soft S")
     dev = edge_index.device
     k = so.num_clusters
     w = torch.ones(edge_index.size(1), device=dev) if edge_weight is None else edge_weight.view(-1)
@@ -419,6 +436,9 @@ def sparse_connect(
     sw = so.weight.to(w.dtype)
     vals = sw[a] * w[e] * sw[b]
     r, c = so.cluster_index[a], so.cluster_index[b]
+    if pinv:
+        norm = sw.new_zeros(k).index_add_(0, so.cluster_index, sw * sw)[r].to(vals.dtype)
+        vals = torch.where(norm > 0, vals / norm.clamp(min=torch.finfo(vals.dtype).tiny), torch.zeros_like(vals))
     if remove_self_loops:
         keep = r != c
         r, c, vals = r[keep], c[keep], vals[keep]
@@ -431,7 +451,8 @@ def connect(*args, **kwargs):
     so = args[1] if len(args) > 1 else kwargs["so"]
     if so.is_dense:
         adj = args[0] if args else kwargs["adj"]
-        return dense_connect(adj, so.s, so.mask, remove_self_loops=kwargs.get("remove_self_loops", False))
+        return dense_connect(adj, so.s, so.mask, remove_self_loops=kwargs.get("remove_self_loops", False),
+                             pinv=kwargs.get("pinv", False))
     return sparse_connect(*args, **kwargs)
 
 

@@ -22,6 +22,8 @@ from plotly.subplots import make_subplots
 from . import _render  # noqa: F401  (selects the plotly renderer)
 
 __all__ = [
+    "matrices_figure",
+    "side_by_side",
     "PALETTE",
     "as_assignment",
     "grouping_matrix",
@@ -129,6 +131,46 @@ def sm_figure(s, graph: int = 0, order: Optional[Sequence[int]] = None, title: s
                              hovertemplate="nodes %{y}, %{x}: %{z:.3f}<extra></extra>"), 1, 2)
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(title=title or None, height=height, margin=dict(l=40, r=20, t=60 if title else 40, b=30))
+    return fig
+
+
+def matrices_figure(mats: dict, title: str = "", height: int = 330, text: bool = True,
+                    colorscale: str = "RdBu", symmetric: bool = True, xlabel: str = "", ylabel: str = "") -> go.Figure:
+    """Small matrices side by side, one heatmap per entry of ``mats`` (name → matrix), with
+    the values printed in the cells (``text``). ``symmetric`` centres the colour scale on 0
+    with the same range for every panel, so equal colours mean equal values."""
+    names = list(mats)
+    if not names:
+        raise ValueError("mats must hold at least one matrix")
+    arrs = [np.asarray(torch.as_tensor(mats[n]).detach().cpu(), dtype=float) for n in names]
+    if any(a.ndim != 2 for a in arrs):
+        raise ValueError("every entry of mats must be a 2-D matrix")
+    vmax = max([float(np.abs(a).max()) for a in arrs if a.size] + [1e-12])
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.08)
+    for c, a in enumerate(arrs, start=1):
+        kw = dict(zmid=0, zmin=-vmax, zmax=vmax) if symmetric else {}
+        fig.add_trace(go.Heatmap(z=a, colorscale=colorscale, showscale=c == len(names),
+                                 texttemplate="%{z:.2f}" if text else None,
+                                 hovertemplate="[%{y}, %{x}] = %{z:.3f}<extra></extra>", **kw), 1, c)
+        fig.update_yaxes(autorange="reversed", title_text=ylabel if c == 1 else None, row=1, col=c)
+        fig.update_xaxes(title_text=xlabel or None, row=1, col=c)
+    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=60 if title else 40, b=10))
+    return fig
+
+
+def side_by_side(figs: dict, title: str = "", height: int = 380) -> go.Figure:
+    """Put single-panel figures (e.g. from :func:`graph_figure`) in one row, one column
+    per entry of ``figs`` (subplot title → figure); axes are hidden as in graph figures."""
+    names = list(figs)
+    if not names:
+        raise ValueError("figs must hold at least one figure")
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.03)
+    for c, n in enumerate(names, start=1):
+        for tr in figs[n].data:
+            fig.add_trace(tr, 1, c)
+    _hide_axes(fig)
+    fig.update_layout(title=title or None, height=height, showlegend=False, plot_bgcolor="white",
+                      margin=dict(l=10, r=10, t=60 if title else 40, b=10))
     return fig
 
 

@@ -18,12 +18,13 @@ from poolkit.one_over_k import (
     PyramidData,
     graclus_cluster,
     kmis_select,
+    power_graph,
     kron_reduce_dense,
     kron_reduction,
     ndp_partition,
     pyramid_level,
 )
-from poolkit.src import reduce
+from poolkit.src import SelectOutput, reduce
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -486,6 +487,66 @@ def test_precoarsen_batching_keeps_every_level_right(method, kwargs):
         assert torch.equal(ei, ref)
         assert torch.equal(lv["so"].cluster_batch, bt)
         assert lv["so"].num_nodes == int(batch.pool_sizes[:, lvl - 1].sum())
+
+
+@pytest.mark.parametrize("method,kwargs", [("graclus", {}), ("graclus", {"mode": "visit"}), ("ndp", {}),
+                                           ("kmis", {"k": 2}), ("kmis", {"k": 1, "reduce_op": "max"})])
+def test_precoarsen_transform_all_equals_the_loop_over_graphs(method, kwargs):
+    gs = [GRAPHS[0], GRAPHS[2], nx.empty_graph(1), GRAPHS[7], GRAPHS[6], nx.path_graph(2)]
+    data = [Data(x=torch.randn(g.number_of_nodes(), 3), edge_index=nx_edges(g), y=torch.tensor([i]))
+            for i, g in enumerate(gs)]
+    t = Precoarsen(method, levels=3, **kwargs)
+    loop = [t(d) for d in data]
+    batch = t.transform_all(data)
+    assert len(batch) == len(loop) and all(isinstance(d, PyramidData) for d in batch)
+    for a, b in zip(loop, batch):
+        assert set(a.keys()) == set(b.keys())
+        for key in a.keys():
+            if a[key].is_floating_point():
+                torch.testing.assert_close(a[key], b[key])
+            else:
+                assert torch.equal(a[key], b[key]), key
+    assert t.transform_all([]) == []
+
+
+def test_kmis_is_a_maximal_independent_set_of_the_power_graph():
+    for g in GRAPHS:
+        n = g.number_of_nodes()
+        ei = nx_edges(g)
+        dist = hop_distances(g)
+        for k in (1, 2, 3):
+            pk = power_graph(ei, n, k)
+            # the power graph joins exactly the pairs at hop distance 1..k
+            pairs = {(i, j) for i in range(n) for j, d in dist[i].items() if 0 < d <= k}
+            assert set(map(tuple, pk.t().tolist())) == pairs
+            for ranking in ("index", "random"):
+                mis, cl = kmis_select(ei, n, k=k, ranking=ranking, seed=3)
+                mis1, cl1 = kmis_select(pk, n, k=1, ranking=ranking, seed=3)
+                assert torch.equal(mis, mis1) and torch.equal(cl, cl1), (k, ranking)
+            score = torch.randn(n, generator=torch.Generator().manual_seed(k))
+            a = kmis_select(ei, n, k=k, ranking="score", score=score)
+            b = kmis_select(pk, n, k=1, ranking="score", score=score)
+            assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert power_graph(torch.empty(2, 0, dtype=torch.long), 3, 2).shape == (2, 0)
+    with pytest.raises(ValueError, match="k"):
+        power_graph(nx_edges(GRAPHS[3]), 11, 0)
+
+
+def test_max_reduce_over_2x2_blocks_is_2x2_max_pooling_and_graclus_max_is_a_cluster_max():
+    img = torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    r, c = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    blocks = ((r // 2) * 4 + c // 2).reshape(-1)
+    so = SelectOutput.from_cluster_index(blocks)
+    pooled = reduce(img.reshape(64, 1), so, op="max").view(1, 1, 4, 4)
+    torch.testing.assert_close(pooled, torch.nn.functional.max_pool2d(img, 2))
+    g = relabel(nx.grid_2d_graph(8, 8))
+    x = img.reshape(64, 1)
+    out = Graclus(levels=2, reduce_op="max")(x, nx_edges(g))
+    sizes = torch.bincount(out.so.cluster_index)
+    assert int(sizes.max()) <= 4 and out.x.size(0) < 64 / 2
+    for k in range(out.x.size(0)):
+        members = out.so.node_index[out.so.cluster_index == k]
+        assert out.x[k, 0] == x[members, 0].max()
 
 
 def test_precoarsen_matches_the_pooler_and_rejects_bad_method():

@@ -379,3 +379,163 @@ def test_lift_maps_pooled_features_back_to_nodes():
     assert up.shape == (2, 6, 4)
     torch.testing.assert_close(up, out.so.s @ out.x)
     assert torch.all(up[0, 4:] == 0)
+
+
+# --------------------------------------------------------------------------- DiffPool's two GNNs
+def test_diffpool_two_gnn_form_matches_the_paper_and_pyg():
+    """assign="gnn", embed=True: S = softmax(GNN_pool(X, A)), Z = GNN_embed(X, A),
+    X' = S^T Z, A' = S^T A S; PyG's dense_diff_pool computes the same from (Z, A, logits)."""
+    from torch_geometric.nn import DenseGCNConv
+
+    torch.manual_seed(0)
+    x, ei, b = random_batch([7, 4], f=5, seed=11)
+    xd, adj, mask = to_dense_inputs(x, ei, b)
+    pool = poolkit.get_pooler("diffpool", in_channels=5, k=3, assign="gnn", embed=True)
+    out = pool(x, ei, b)
+    # the formulas, written with the pooler's own layers
+    conv_pool, conv_embed = pool.mlp[0], pool.gnn_embed
+    assert isinstance(conv_pool, DenseGCNConv) and isinstance(conv_embed, DenseGCNConv)
+    logits = conv_pool(xd, adj, mask)
+    s = torch.softmax(logits, -1) * mask.unsqueeze(-1)
+    z = torch.relu(conv_embed(xd, adj, mask)) * mask.unsqueeze(-1)
+    torch.testing.assert_close(out.so.s, s)
+    torch.testing.assert_close(out.x, s.transpose(1, 2) @ z)
+    torch.testing.assert_close(out.adj, s.transpose(1, 2) @ adj @ s)
+    px, padj, _, pent = dense_diff_pool(z, adj, logits, mask)
+    torch.testing.assert_close(out.x, px)
+    torch.testing.assert_close(out.adj, padj)
+    # one graph at a time gives the same pooled graphs as the padded batch
+    for g, n in enumerate([7, 4]):
+        sel = b == g
+        off = int(sel.nonzero()[0])
+        keep = (b[ei[0]] == g)
+        single = pool(x[sel], ei[:, keep] - off)
+        torch.testing.assert_close(single.x[0], out.x[g], atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(single.adj[0], out.adj[g], atol=1e-5, rtol=1e-4)
+
+
+def test_assignment_gnn_sees_the_graph_and_the_mlp_does_not():
+    torch.manual_seed(0)
+    x = torch.randn(6, 3)
+    ring = torch.tensor([[0, 1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 0], [1, 2, 3, 4, 5, 0, 0, 1, 2, 3, 4, 5]])
+    path = ring[:, [0, 1, 2, 3, 4, 6, 7, 8, 9, 10]]  # the ring without the edge 5-0
+    for name in NAMES:
+        gnn = poolkit.get_pooler(name, in_channels=3, k=2, assign="gnn", hidden_channels=4)
+        mlp = poolkit.get_pooler(name, in_channels=3, k=2)
+        assert not torch.allclose(gnn(x, ring).so.s, gnn(x, path).so.s)
+        torch.testing.assert_close(mlp(x, ring).so.s, mlp(x, path).so.s)
+    # permutation equivariance of the GNN assignment: S(PX, PAP^T) = P S(X, A)
+    pool = poolkit.get_pooler("mincut", in_channels=3, k=2, assign="gnn")
+    perm = torch.randperm(6)
+    inv = torch.argsort(perm)
+    s = pool(x, ring).so.s[0]
+    s_perm = pool(x[perm], inv[ring]).so.s[0]
+    torch.testing.assert_close(s_perm, s[perm], atol=1e-6, rtol=1e-5)
+
+
+def test_assign_option_rejects_bad_values():
+    with pytest.raises(ValueError, match="assign"):
+        poolkit.get_pooler("mincut", in_channels=3, k=2, assign="transformer")
+    pool = poolkit.get_pooler("diffpool", in_channels=3, k=2, assign="gnn")
+    with pytest.raises(ValueError, match="adjacency"):
+        pool.select(torch.randn(1, 4, 3))
+
+
+# --------------------------------------------------------------------------- formulas by hand
+def test_tv_loss_on_a_hand_computed_graph():
+    # Path 0-1-2-3 (E = 3), clusters {0, 1} and {2, 3}: only edge 1-2 is cut, with
+    # ||s_1 - s_2||_1 = 2, so tv = (1 / 2E) * 2 = 1/3 (each undirected edge counted once).
+    a = torch.zeros(4, 4)
+    for i, j in [(0, 1), (1, 2), (2, 3)]:
+        a[i, j] = a[j, i] = 1.0
+    s = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    torch.testing.assert_close(tvgnn_losses(a, s)["tv"], torch.tensor(1 / 3))
+    # a soft row: s_1 = (0.5, 0.5) -> edges 0-1 and 1-2 each differ by 1 in l1: tv = 2 / 6
+    s[1] = torch.tensor([0.5, 0.5])
+    torch.testing.assert_close(tvgnn_losses(a, s)["tv"], torch.tensor(2 / 6))
+    # the maximum, 1, when every edge joins two different one-hot rows (bipartite split)
+    s_alt = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    torch.testing.assert_close(tvgnn_losses(a, s_alt)["tv"], torch.tensor(1.0))
+
+
+def test_mincut_cut_term_closed_form_and_normalised_adjacency():
+    # For a hard partition with the raw A, cut = -1 + 2 * cut_edges / vol.
+    gen = torch.Generator().manual_seed(3)
+    a = random_graph(12, 0.4, gen)
+    cl = torch.randint(0, 3, (12,), generator=gen)
+    s = torch.nn.functional.one_hot(cl, 3).float()
+    cut_edges = (a * (cl.unsqueeze(0) != cl.unsqueeze(1))).sum() / 2
+    torch.testing.assert_close(mincut_losses(a, s)["cut"], -1 + 2 * cut_edges / a.sum())
+    # With the paper's normalised adjacency the value differs, and the block optimum is still -1.
+    d = a.sum(1).clamp(min=1e-12).rsqrt()
+    a_norm = d.unsqueeze(1) * a * d.unsqueeze(0)
+    assert abs(mincut_losses(a_norm, s)["cut"].item() - mincut_losses(a, s)["cut"].item()) > 1e-3
+    ab, sb = block_graph([3, 5, 4])
+    db = ab.sum(1).rsqrt()
+    torch.testing.assert_close(mincut_losses(db.unsqueeze(1) * ab * db.unsqueeze(0), sb)["cut"], torch.tensor(-1.0))
+
+
+def _gtv_dense(h, a, delta, eps):
+    diff = (h.unsqueeze(1) - h.unsqueeze(0)).abs().sum(-1)  # [i, j] = ||h_i - h_j||_1
+    gamma = a / diff.clamp(min=eps)
+    lap = torch.diag(gamma.sum(1)) - gamma
+    return h - delta * lap @ h
+
+
+def test_gtvconv_matches_its_dense_formula_and_is_equivariant():
+    from poolkit.soft import GTVConv
+
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    a = random_graph(9, 0.4, gen)
+    a = a * torch.rand(9, 9, generator=gen).triu(1).add(torch.rand(9, 9, generator=gen).triu(1).t())  # weights
+    a = (a + a.t()) / 2
+    ei = a.nonzero().t()
+    w = a[ei[0], ei[1]]
+    x = torch.randn(9, 4)
+    conv = GTVConv(4, 3, delta=0.2, act=None)
+    ref = _gtv_dense(conv.lin(x), a, 0.2, conv.eps)
+    torch.testing.assert_close(conv(x, ei, w), ref, atol=1e-5, rtol=1e-4)
+    # permutation equivariance
+    perm = torch.randperm(9)
+    inv = torch.argsort(perm)
+    torch.testing.assert_close(conv(x[perm], inv[ei], w), conv(x, ei, w)[perm], atol=1e-5, rtol=1e-4)
+    # a constant signal is a fixed point (L_Γ 1 = 0), and equal features give no NaN
+    xc = torch.ones(9, 4)
+    out = conv(xc, ei, w)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, conv.lin(xc))
+    # gradients are finite too (the clamp keeps 1/||.|| bounded)
+    xg = xc.clone().requires_grad_(True)
+    conv(xg, ei, w).sum().backward()
+    assert torch.isfinite(xg.grad).all()
+
+
+def test_gtvconv_keeps_a_jump_that_laplacian_smoothing_blurs():
+    from poolkit.soft import GTVConv
+
+    # A path of 10 nodes with a step of height J = 3 between nodes 4 and 5. One step of
+    # Laplacian smoothing shrinks the jump by 2·δ·J; a GTV step moves each end by
+    # δ·γ·J = δ (γ = 1/J), so the jump shrinks by 2·δ only: 3 - 0.2 vs 3 - 0.6.
+    ei = torch.tensor([[i, i + 1] for i in range(9)] + [[i + 1, i] for i in range(9)]).t()
+    x = 3.0 * (torch.arange(10) >= 5).float().unsqueeze(1)
+    conv = GTVConv(1, 1, delta=0.1, act=None)
+    with torch.no_grad():
+        conv.lin.weight.fill_(1.0)
+    y = conv(x, ei).view(-1).detach()
+    a = torch.zeros(10, 10)
+    a[ei[0], ei[1]] = 1.0
+    lap = torch.diag(a.sum(1)) - a
+    y_lap = (x - 0.1 * lap @ x).view(-1)
+    torch.testing.assert_close(y[5] - y[4], torch.tensor(2.8))
+    torch.testing.assert_close(y_lap[5] - y_lap[4], torch.tensor(2.4))
+
+
+def test_gtvconv_rejects_bad_arguments():
+    from poolkit.soft import GTVConv
+
+    for kw, match in [({"delta": 0}, "delta"), ({"eps": -1.0}, "eps"), ({"act": "tanh"}, "act")]:
+        with pytest.raises(ValueError, match=match):
+            GTVConv(2, 2, **kw)
+    with pytest.raises(ValueError, match="edge_index"):
+        GTVConv(2, 2)(torch.randn(3, 2), torch.tensor([[0, 5], [1, 0]]))

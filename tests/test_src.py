@@ -72,6 +72,74 @@ def test_dense_and_sparse_layouts_agree_for_soft_s():
     assert torch.allclose(src.lift(xp, sparse), s @ xp, atol=1e-6)
 
 
+def test_pinv_connect_hand_computed_hard_clusters():
+    # Barbell split 4 + 2: S^+ = (S^T S)^{-1} S^T divides row k of S^T A S by |C_k|.
+    _, ei = barbell()
+    a = dense_adj(ei, 6)
+    cl = torch.tensor([0, 0, 0, 1, 1, 1])
+    cl[3] = 0  # cluster 0 = {0, 1, 2, 3}, cluster 1 = {4, 5}
+    s = torch.nn.functional.one_hot(cl, 2).float()
+    plain = src.dense_connect(a.unsqueeze(0), s.unsqueeze(0))[0]
+    pinv = src.dense_connect(a.unsqueeze(0), s.unsqueeze(0), pinv=True)[0]
+    assert plain.tolist() == [[8.0, 2.0], [2.0, 2.0]]  # 3 triangle edges + bridge, x2 directions
+    assert torch.allclose(pinv, torch.tensor([[8 / 4, 2 / 4], [2 / 2, 2 / 2]]))
+    assert torch.allclose(pinv, torch.linalg.pinv(s) @ a @ s, atol=1e-6)
+    assert not torch.allclose(pinv, pinv.t())  # no longer symmetric for unequal clusters
+    # the sparse layout gives the same matrix
+    so = SelectOutput.from_cluster_index(cl)
+    ei2, w2 = src.sparse_connect(ei, so, remove_self_loops=False, pinv=True)
+    a2 = torch.zeros(2, 2)
+    a2[ei2[0], ei2[1]] = w2
+    assert torch.allclose(a2, pinv, atol=1e-6)
+    ei3, w3 = src.sparse_connect(ei, so, pinv=True)  # self-loops dropped
+    assert ei3.tolist() == [[0, 1], [1, 0]] and torch.allclose(w3, torch.tensor([0.5, 1.0]))
+
+
+def test_pinv_connect_soft_s_batch_and_edge_cases():
+    torch.manual_seed(0)
+    # soft S with full column rank: S^+ = (S^T S)^{-1} S^T, and S^+ S = I
+    s = torch.softmax(3 * torch.randn(2, 7, 3), -1)
+    a = (torch.rand(2, 7, 7) < 0.4).float()
+    a = ((a + a.transpose(1, 2)) > 0).float()
+    out = src.dense_connect(a, s, pinv=True)
+    for b in range(2):
+        left = torch.linalg.solve(s[b].t() @ s[b], s[b].t())
+        assert torch.allclose(out[b], left @ a[b] @ s[b], atol=1e-4)
+    # padding rows are ignored: one graph padded equals the graph alone
+    mask = torch.ones(2, 7, dtype=torch.bool)
+    mask[1, 5:] = False
+    a_pad = a.clone()
+    a_pad[1, 5:] = 0
+    a_pad[1, :, 5:] = 0
+    padded = src.dense_connect(a_pad, s, mask=mask, pinv=True)[1]
+    alone = src.dense_connect(a_pad[1:, :5, :5], s[1:, :5], pinv=True)[0]
+    assert torch.allclose(padded, alone, atol=1e-4)
+    # an empty cluster (zero column) gives a zero row, not NaN, in both layouts
+    s0 = torch.nn.functional.one_hot(torch.tensor([0, 0, 2, 2]), 3).float()
+    a0 = torch.ones(4, 4) - torch.eye(4)
+    d = src.dense_connect(a0.unsqueeze(0), s0.unsqueeze(0), pinv=True)[0]
+    assert torch.isfinite(d).all() and d[1].abs().sum() == 0
+    so0 = SelectOutput.from_cluster_index(torch.tensor([0, 0, 2, 2]), num_clusters=3)
+    ei0 = a0.nonzero().t()
+    ei1, w1 = src.sparse_connect(ei0, so0, remove_self_loops=False, pinv=True)
+    sp = torch.zeros(3, 3)
+    sp[ei1[0], ei1[1]] = w1
+    assert torch.allclose(sp, d, atol=1e-6)
+    # zero weights (a gate at 0) give zero rows, not NaN
+    sow = SelectOutput.from_cluster_index(torch.tensor([0, 0, 1, 1]), weight=torch.tensor([0.0, 0.0, 1.0, 1.0]))
+    _, ww = src.sparse_connect(ei0, sow, remove_self_loops=False, pinv=True)
+    assert torch.isfinite(ww).all()
+
+
+def test_pinv_connect_rejects_soft_sparse_s():
+    s = torch.softmax(torch.randn(6, 3), dim=-1)
+    nz = s.nonzero().t()
+    sparse = SelectOutput(node_index=nz[0], cluster_index=nz[1], weight=s[nz[0], nz[1]], num_nodes=6, num_clusters=3)
+    _, ei = barbell()
+    with pytest.raises(ValueError, match="pinv"):
+        src.sparse_connect(ei, sparse, pinv=True)
+
+
 def test_hard_sparse_to_dense_roundtrip_over_a_batch():
     # graph 0 has 3 nodes -> 2 clusters, graph 1 has 2 nodes -> 1 cluster
     batch = torch.tensor([0, 0, 0, 1, 1])

@@ -86,3 +86,28 @@ def test_loss_figure_from_history():
     f = V.loss_figure(h)
     assert {t.name for t in f.data} == {"loss", "cut"}
     assert list(f.data[0].y) == [2.0, 1.0]
+
+
+def test_matrices_figure_holds_each_matrix_on_one_colour_scale():
+    a, b = torch.tensor([[1.0, -2.0], [0.5, 0.0]]), np.eye(3)
+    fig = V.matrices_figure({"A": a, "B": b}, title="t")
+    assert len(fig.data) == 2
+    assert np.allclose(np.asarray(fig.data[0].z), a.numpy()) and np.allclose(np.asarray(fig.data[1].z), b)
+    assert fig.data[0].zmin == fig.data[1].zmin == -2.0 and fig.data[0].zmax == 2.0
+    assert [an.text for an in fig.layout.annotations] == ["A", "B"]
+    with pytest.raises(ValueError, match="mats"):
+        V.matrices_figure({})
+    with pytest.raises(ValueError, match="2-D"):
+        V.matrices_figure({"v": torch.ones(3)})
+
+
+def test_side_by_side_copies_every_trace_into_its_column():
+    g = sbm((4, 4), p_in=0.9, p_out=0.1, seed=0)
+    f1 = V.graph_figure(g, clusters=torch.tensor([0] * 4 + [1] * 4))
+    f2 = V.graph_figure(g, clusters=torch.zeros(8, dtype=torch.long))
+    fig = V.side_by_side({"one": f1, "two": f2})
+    assert len(fig.data) == len(f1.data) + len(f2.data)
+    assert fig.data[-1].xaxis == "x2"
+    assert np.allclose(np.asarray(fig.data[0].x, dtype=float), np.asarray(f1.data[0].x, dtype=float), equal_nan=True)
+    with pytest.raises(ValueError, match="figs"):
+        V.side_by_side({})
