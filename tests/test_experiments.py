@@ -90,3 +90,20 @@ def test_edge_bbbp_uses_one_fixed_scaffold_split(tmp_path):
     assert doc["runs"][0]["sizes"] == doc["runs"][1]["sizes"] == doc["protocol"]["split_sizes"]
     assert 190 <= sum(doc["protocol"]["split_sizes"]) <= 200 and doc["metric"] == "test_roc_auc"
     assert all(0.0 <= r["test_roc_auc"] <= 1.0 for r in doc["runs"]) and doc["timing"] == []
+
+
+def test_edge_esol_resume_adds_only_missing_runs(tmp_path):
+    out = tmp_path / "esol.json"
+    base = ["edge_esol", "--limit", "60", "--seeds", "0", "--epochs", "1", "--patience", "5", "--timing-rounds", "1",
+            "--node-channels", "8,8", "--edge-channels", "4,4", "--device", "cpu", "--out", str(out)]
+    assert cli.main(base + ["--models", "nopool"]) == 0
+    first = json.loads(out.read_text())
+    assert first["complete"] is True and len(first["runs"]) == 1
+    assert cli.main(base + ["--models", "nopool,simple_0.7", "--resume"]) == 0
+    doc = json.loads(out.read_text())
+    assert [r["model"] for r in doc["runs"]] == ["nopool", "simple_0.7"]
+    assert doc["runs"][0] == first["runs"][0]  # kept as it was, not retrained
+    assert len(doc["commands"]) == 2 and doc["complete"] is True and doc["models"] == ["nopool", "simple_0.7"]
+    assert len(doc["timing"]) == 1  # the split was timed once, by the first command
+    with pytest.raises(ValueError, match="other settings"):
+        cli.main(base[:-4] + ["--lr", "0.01", "--out", str(out), "--models", "nopool", "--resume"])

@@ -123,6 +123,8 @@ def add_arguments(parser: argparse.ArgumentParser, epochs: int = 150, patience: 
     add("--timing-rounds", type=int, default=1, help="interleaved one-epoch timing rounds per split (0: none)")
     add("--limit", type=int, default=None, help="use only the first molecules (smoke tests)")
     add("--threads", type=int, default=1, help="torch CPU threads")
+    add("--resume", action="store_true",
+        help="keep the runs already in --out (same settings) and add the missing (split, model) runs")
     add("--quick", action="store_true", help="smoke test: 200 molecules, 2 epochs, one seed")
     add("--device", default=None)
     add("--out", default=None)
@@ -253,6 +255,25 @@ def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, proto
     timing: List[dict] = []
     out = args.out or f"results/{name}.json"
     command = command_line(name)
+    commands = [command]
+    wall_before = 0.0
+    if getattr(args, "resume", False) and Path(out).exists():
+        import json
+
+        old = json.loads(Path(out).read_text())
+        same = ("data", "split", "lr", "batch_size", "max_epochs", "patience", "node_channels", "edge_channels")
+        diff = [k for k in same if old.get("protocol", {}).get(k) != protocol.get(k)]
+        if diff:
+            raise ValueError(f"--resume: {out} was made with other settings ({', '.join(diff)}); "
+                             "use another --out or the same settings")
+        runs = [r for r in old["runs"]]
+        timing = list(old.get("timing", []))
+        commands = list(old.get("commands", [old.get("command")])) + [command]
+        wall_before = float(old.get("wall_seconds_total", old.get("wall_seconds") or 0.0))
+        models = list(old.get("models", [])) + [m for m in models if m not in old.get("models", [])]
+    run_models = [m.strip() for m in args.models.split(",") if m.strip()]
+    split_order = {(label, seed): i for i, (label, seed, _) in enumerate(splits)}
+    done = {(r["split"], r["seed"], r["model"]) for r in runs}
 
     def save(complete: bool):
         from .common import summarize
@@ -260,7 +281,11 @@ def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, proto
         per_model = {m: summarize([{k: v for k, v in r.items() if k != "curve"} for r in runs if r["model"] == m],
                                   skip=("seed", "split", "best_epoch", "epochs"))
                      for m in models if any(r["model"] == m for r in runs)}
-        extra = {"experiment": name, "summary": per_model, "command": command, "protocol": protocol, "paper": paper,
+        runs.sort(key=lambda r: (split_order.get((r["split"], r["seed"]), len(split_order)), models.index(r["model"])))
+        have = {(r["split"], r["seed"], r["model"]) for r in runs}
+        complete = complete and all((label, seed, m) in have for (label, seed) in split_order for m in models)
+        extra = {"experiment": name, "summary": per_model, "command": command, "commands": commands,
+                 "wall_seconds_total": wall_before + time.time() - t0, "protocol": protocol, "paper": paper,
                  "models": models, "timing": timing, "complete": complete,
                  "metric": f"test_{monitor[len('val_'):]}", "threads": torch.get_num_threads()}
         cfg = {k: v for k, v in vars(args).items() if k not in ("func",)}
@@ -271,14 +296,18 @@ def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, proto
             sets, mu, sd = standardise(graphs, tr, (tr, va, te))
         else:
             sets, sd = [[graphs[i] for i in idx] for idx in (tr, va, te)], 1.0
-        t = time_epochs(models, sets[0], make_model, task, args.lr, args.batch_size,
-                        int(getattr(args, "timing_rounds", 0) or 0), device, seed)
+        todo = [m for m in run_models if (label, seed, m) not in done]
+        if not todo:
+            continue
+        timed = any(t["split"] == label and t["seed"] == seed for t in timing)
+        t = time_epochs(run_models, sets[0], make_model, task, args.lr, args.batch_size,
+                        0 if timed else int(getattr(args, "timing_rounds", 0) or 0), device, seed)
         if any(t.values()):
             timing.append({"split": label, "seed": seed, "seconds": t,
                            "median": {m: float(np.median(v)) for m, v in t.items()}})
             print(f"split {label}: seconds/epoch " + ", ".join(f"{m} {np.median(v):.2f}" for m, v in t.items()),
                   flush=True)
-        for m in models:
+        for m in todo:
             r = train_run(m, seed, sets, make_model, task, monitor, args, device, scale=sd)
             r["split"] = label
             r["sizes"] = [len(tr), len(va), len(te)]
@@ -293,7 +322,7 @@ def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, proto
 
     doc = json.loads(Path(path).read_text())
     return {"runs": runs, "config": doc["config"],
-            **{k: doc[k] for k in ("experiment", "summary", "command", "protocol", "paper", "models", "timing", "complete",
+            **{k: doc[k] for k in ("experiment", "summary", "command", "commands", "wall_seconds_total", "protocol", "paper", "models", "timing", "complete",
                                     "metric", "threads")}}
 
 
