@@ -19,7 +19,9 @@ of every model, interleaved (model order rotated each round), so the seconds-per
 ratios compare models measured at the same moment on a shared machine.
 
 The results file is rewritten after every run (splits outermost), so a partial file is
-already a usable, smaller experiment. :mod:`poolkit.experiments.edge_bbbp` runs the same
+already a usable, smaller experiment; ``--resume`` continues one with the same settings
+(finished runs are kept, the missing ``(split, model)`` runs are added, and the file lists
+every command that wrote to it). :mod:`poolkit.experiments.edge_bbbp` runs the same
 protocol on BBBP with a scaffold split.
 """
 from __future__ import annotations
