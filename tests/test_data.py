@@ -390,3 +390,37 @@ def test_real_benchmarks_load_offline(kind, name, size, tmp_path, monkeypatch, n
     assert len(ds) == size
     assert _snapshot(folder) == before                          # the data folder is untouched
     assert not (folder / "processed").exists()
+
+
+def test_fixed_scaffold_split_follows_the_moleculenet_rule():
+    # scaffolds: benzene ×4, cyclohexane ×3, pyridine ×2, then 1 acyclic molecule ("" scaffold)
+    # and naphthalene ×1; n = 11 with fractions (0.6, 0.2, 0.2): cuts 6.6 and 8.8.
+    smiles = ["c1ccccc1C", "C1CCCCC1O", "c1ccccc1O", "c1ccncc1C", "CCO", "C1CCCCC1N",
+              "c1ccccc1N", "c1ccc2ccccc2c1", "C1CCCCC1C", "c1ccncc1O", "c1ccccc1Cl"]
+    tr, va, te = D.scaffold_split(smiles, (0.6, 0.2, 0.2), seed=None)
+    # benzene (4): 0 + 4 <= 6.6, training. cyclohexane (3): 4 + 3 > 6.6, but 4 + 0 + 3 <= 8.8,
+    # validation. pyridine (2): 4 + 2 <= 6.6, training. The two singletons, the later one
+    # (naphthalene, index 7) first: 6 + 1 > 6.6 and 6 + 3 + 1 > 8.8, so both go to test.
+    assert tr.tolist() == [0, 2, 3, 6, 9, 10]
+    assert va.tolist() == [1, 5, 8]
+    assert te.tolist() == [4, 7]
+    again = D.scaffold_split(list(smiles), (0.6, 0.2, 0.2), seed=None)
+    assert all(np.array_equal(a, b) for a, b in zip((tr, va, te), again))
+
+
+def test_fixed_scaffold_split_on_real_molecules():
+    smiles = [d.smiles for d in D.freesolv(limit=300)]
+    parts = D.scaffold_split(smiles, (0.8, 0.1, 0.1), seed=None)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(len(smiles)))
+    scaf = [{D.murcko_scaffold(smiles[i]) for i in p} for p in parts]
+    assert not (scaf[0] & scaf[1]) and not (scaf[0] & scaf[2]) and not (scaf[1] & scaf[2])
+    assert len(parts[0]) <= 0.8 * len(smiles) and len(parts[0]) + len(parts[1]) <= 0.9 * len(smiles)
+    # the largest scaffold set (here the acyclic molecules, scaffold "") is in training
+    from collections import Counter
+
+    biggest = Counter(D.murcko_scaffold(s) for s in smiles).most_common(1)[0][0]
+    assert biggest in scaf[0]
+    # the test part holds rare scaffolds: its molecules have smaller scaffold sets on average
+    size = Counter(D.murcko_scaffold(s) for s in smiles)
+    mean_size = [np.mean([size[D.murcko_scaffold(smiles[i])] for i in p]) for p in parts]
+    assert mean_size[2] < mean_size[0]

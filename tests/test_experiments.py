@@ -114,3 +114,51 @@ def test_gmpool_tox21_claims_follow_the_intervals():
     assert rows["ngmpool"]["verdict"] == "inconclusive" and rows["ngmpool"]["lo"] < 0 < rows["ngmpool"]["hi"]
     doc["protocol"] = {**proto, "folds": 2}
     assert all(r["verdict"] == "inconclusive" for r in exp.claim_table(doc))
+
+
+def test_edge_esol_quick_writes_curves_timing_and_pairs(tmp_path):
+    out = tmp_path / "esol.json"
+    argv = ["edge_esol", "--quick", "--limit", "60", "--seeds", "0", "1", "--epochs", "2", "--patience", "5",
+            "--models", "nopool,simple_0.7", "--node-channels", "8,8", "--edge-channels", "4,4", "--device", "cpu",
+            "--out", str(out)]
+    assert cli.main(argv) == 0
+    doc = json.loads(out.read_text())
+    assert doc["complete"] is True and doc["command"].startswith("OMP_NUM_THREADS=1 python -m poolkit.experiments edge_esol")
+    # --quick keeps one split; every model ran on it, with its validation curve per epoch
+    assert [(r["split"], r["model"]) for r in doc["runs"]] == [(0, "nopool"), (0, "simple_0.7")]
+    for r in doc["runs"]:
+        assert len(r["curve"]["val_rmse"]) == r["epochs"] == 2 and len(r["curve"]["epoch_seconds"]) == 2
+        assert r["best_val_rmse"] == min(r["curve"]["val_rmse"]) or abs(r["best_val_rmse"] - min(r["curve"]["val_rmse"])) < 1e-4
+        assert np.isfinite(r["test_rmse"]) and r["sizes"] == [48, 6, 6]
+    assert set(doc["timing"][0]["median"]) == {"nopool", "simple_0.7"}
+    assert doc["summary"]["nopool"]["test_rmse"]["n"] == 1 and doc["paper"]["metric"]["nopool"]["mean"] == 0.410
+
+
+def test_edge_bbbp_uses_one_fixed_scaffold_split(tmp_path):
+    out = tmp_path / "bbbp.json"
+    argv = ["edge_bbbp", "--limit", "200", "--seeds", "0", "1", "--epochs", "1", "--patience", "5",
+            "--models", "nopool", "--node-channels", "8,8", "--edge-channels", "4,4", "--timing-rounds", "0",
+            "--device", "cpu", "--out", str(out)]
+    assert cli.main(argv) == 0
+    doc = json.loads(out.read_text())
+    assert [(r["split"], r["seed"]) for r in doc["runs"]] == [("scaffold", 0), ("scaffold", 1)]
+    assert doc["runs"][0]["sizes"] == doc["runs"][1]["sizes"] == doc["protocol"]["split_sizes"]
+    assert 190 <= sum(doc["protocol"]["split_sizes"]) <= 200 and doc["metric"] == "test_roc_auc"
+    assert all(0.0 <= r["test_roc_auc"] <= 1.0 for r in doc["runs"]) and doc["timing"] == []
+
+
+def test_edge_esol_resume_adds_only_missing_runs(tmp_path):
+    out = tmp_path / "esol.json"
+    base = ["edge_esol", "--limit", "60", "--seeds", "0", "--epochs", "1", "--patience", "5", "--timing-rounds", "1",
+            "--node-channels", "8,8", "--edge-channels", "4,4", "--device", "cpu", "--out", str(out)]
+    assert cli.main(base + ["--models", "nopool"]) == 0
+    first = json.loads(out.read_text())
+    assert first["complete"] is True and len(first["runs"]) == 1
+    assert cli.main(base + ["--models", "nopool,simple_0.7", "--resume"]) == 0
+    doc = json.loads(out.read_text())
+    assert [r["model"] for r in doc["runs"]] == ["nopool", "simple_0.7"]
+    assert doc["runs"][0] == first["runs"][0]  # kept as it was, not retrained
+    assert len(doc["commands"]) == 2 and doc["complete"] is True and doc["models"] == ["nopool", "simple_0.7"]
+    assert len(doc["timing"]) == 1  # the split was timed once, by the first command
+    with pytest.raises(ValueError, match="other settings"):
+        cli.main(base[:-4] + ["--lr", "0.01", "--out", str(out), "--models", "nopool", "--resume"])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -54,25 +54,45 @@ def murcko_scaffold(smiles: str) -> str:
         RDLogger.EnableLog("rdApp.*")
 
 
-def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Tuple[np.ndarray, ...]:
-    """Group molecules by scaffold so no scaffold is in two parts.
+def scaffold_split(smiles: Sequence[str], fractions: Sequence[float] = (0.8, 0.1, 0.1),
+                   seed: Optional[int] = 0) -> Tuple[np.ndarray, ...]:
+    """Group molecules by Bemis–Murcko scaffold so that no scaffold is in two parts.
 
-    Large scaffold groups are placed first (into the first part that still has room, as in
-    the usual deterministic scaffold split); groups of equal size are ordered by a shuffle
-    with ``seed``, so different seeds give different but reproducible splits.
+    ``seed=None`` is the fixed scaffold split of MoleculeNet (the rule of DeepChem's
+    ``ScaffoldSplitter``, which Bal et al. and most MoleculeNet papers use): scaffold sets
+    are ordered by size, largest first, ties going to the set whose first molecule comes
+    *later*; each set goes to the training part while the training part stays within
+    ``fractions[0] · n``, otherwise to the validation part while training + validation stay
+    within ``(fractions[0] + fractions[1]) · n``, otherwise to the test part. The rarest
+    scaffolds therefore end up in the test part, and the split never changes.
+
+    With an integer ``seed``, sets of equal size are ordered by a shuffle with ``seed``
+    instead and each set goes to the first part that still has room, so different seeds
+    give different but reproducible splits.
     """
     fr = _check_fractions(fractions)
     n = len(smiles)
     groups = defaultdict(list)
     for i, s in enumerate(smiles):
         groups[murcko_scaffold(s)].append(i)
+    parts: List[List[int]] = [[] for _ in fr]
+    if seed is None:
+        sets = sorted(groups.values(), key=lambda g: (len(g), g[0]), reverse=True)
+        cuts = np.cumsum(fr) * n
+        for g in sets:
+            total = 0
+            for p in range(len(parts)):
+                total += len(parts[p])
+                if total + len(g) <= cuts[p] + 1e-9 or p == len(parts) - 1:
+                    parts[p].extend(g)
+                    break
+        return tuple(np.array(sorted(p), dtype=np.int64) for p in parts)
     rng = np.random.default_rng(seed)
     keys = list(groups)
     order = rng.permutation(len(keys))
     keys = [keys[i] for i in order]
     keys.sort(key=lambda k: -len(groups[k]))  # stable: ties keep the shuffled order
     caps = _sizes(n, fr)
-    parts: List[List[int]] = [[] for _ in fr]
     for k in keys:
         g = groups[k]
         for p in range(len(parts)):

@@ -1,28 +1,38 @@
 """Edge-feature pooling on ESOL: no pooling vs simple vs coarse-grain pooling (Bal et al. 2019).
 
 Reproduces the ESOL column of Table 1 of Bal et al., "Sparse hierarchical representation
-learning on molecular graphs" (DLG 2019) at CPU scale::
+learning on molecular graphs" (DLG 2019)::
 
-    python -m poolkit.experiments edge_esol                 # defaults below
-    python -m poolkit.experiments.edge_esol --seeds 0 1 2 3 4 --epochs 150
+    OMP_NUM_THREADS=1 python -m poolkit.experiments edge_esol --seeds 0 1 2 3 4
 
-Protocol (stated in the results file): ESOL (1,128 molecules, ``measured log solubility``)
-from the raw MoleculeNet CSV, featurised with :func:`poolkit.data.smiles_to_data` (atom
-element/degree/charge/hybridisation/aromaticity/H count, bond type/conjugation/ring);
-random 80/10/10 split per seed; targets standardised with the training mean and std;
-:class:`poolkit.edge.DualMessageNet` with pooling after every convolution but the last;
-Adam; the weights of the epoch with the best validation RMSE are tested. The paper tuned
-channels per model with hyperband, trained with lr 1e-4 on a GPU and reports 5 runs over 5
-random splits; we use one fixed architecture for every model, fewer epochs and seeds.
+Protocol (also stored in the results file): all 1,128 ESOL molecules (``measured log
+solubility``) from the raw MoleculeNet CSV, featurised with
+:func:`poolkit.data.smiles_to_data`; one random 80/10/10 split per seed (the paper: 5 runs
+over 5 random splits); targets standardised with the training mean and std;
+:class:`poolkit.edge.DualMessageNet` with one pooling layer between its two convolutions;
+Adam; early stopping on validation RMSE (``--patience`` epochs without improvement, at most
+``--epochs``), and the weights of the best validation epoch are tested. Every model of a
+split trains on the same split, so the models pair up split by split.
+
+Before training, every split also times ``--timing-rounds`` rounds of one training epoch
+of every model, interleaved (model order rotated each round), so the seconds-per-epoch
+ratios compare models measured at the same moment on a shared machine.
+
+The results file is rewritten after every run (splits outermost), so a partial file is
+already a usable, smaller experiment; ``--resume`` continues one with the same settings
+(finished runs are kept, the missing ``(split, model)`` runs are added, and the file lists
+every command that wrote to it). :mod:`poolkit.experiments.edge_bbbp` runs the same
+protocol on BBBP with a scaffold split.
 """
 from __future__ import annotations
 
 import argparse
 import csv
-import platform
+import shlex
+import sys
 import time
-from functools import partial
 from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -41,24 +51,30 @@ PAPER = {
     "coarse_0.6": (0.495, 0.053),
     "coarse_0.5": (0.412, 0.031),
 }
+# Paper, Table 2: speed-up of simple pooling over no pooling on HIV (elapsed real time).
+PAPER_SPEEDUP = {"simple_0.9": 0.16, "simple_0.8": 0.24, "simple_0.7": 0.47, "simple_0.6": 0.55, "simple_0.5": 0.70}
 DEFAULT_MODELS = "nopool,simple_0.9,simple_0.7,coarse_0.9,coarse_0.7"
 
 
-def esol_csv() -> Path:
-    """``$POOLKIT_DATA/MoleculeNet/esol/raw/delaney-processed.csv`` or the ``shared/data``
-    copy next to the checkout."""
+def _csv(folder: str, file: str) -> Path:
+    """``$POOLKIT_DATA/MoleculeNet/<folder>/raw/<file>`` or the ``shared/data`` copy next to
+    the checkout."""
     from ..data import data_root
 
-    name = Path("MoleculeNet") / "esol" / "raw" / "delaney-processed.csv"
+    name = Path("MoleculeNet") / folder / "raw" / file
     here = Path(__file__).resolve().parents[2]
     cands = [Path(data_root()) / name, here.parent / "shared" / "data" / name]
     for c in cands:
         if c.exists():
             return c
-    raise FileNotFoundError(f"delaney-processed.csv not found in {[str(c) for c in cands]}")
+    raise FileNotFoundError(f"{file} not found in {[str(c) for c in cands]}")
 
 
-def load_esol(limit: int | None = None):
+def esol_csv() -> Path:
+    return _csv("esol", "delaney-processed.csv")
+
+
+def load_esol(limit: Optional[int] = None):
     """ESOL as a list of PyG graphs with ``y`` = measured log solubility (mol/L)."""
     from ..data import molecules_from_smiles
 
@@ -89,7 +105,7 @@ def build_model(name: str, in_channels: int, edge_channels: int, node_channels, 
                           pool=kind, ratio=ratio)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, epochs: int = 150, patience: int = 20) -> None:
     """Options of this experiment. ``--seeds``, ``--device``, ``--out`` and ``--quick`` are
     the common options of ``python -m poolkit.experiments``; they are added here only when
     the module runs on its own, with the same meaning."""
@@ -99,152 +115,250 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(*names, **kw)
 
     add("--models", default=DEFAULT_MODELS, help="comma-separated: nopool, simple_<ρ>, coarse_<ρ>")
-    add("--seeds", type=int, nargs="+", default=[0, 1, 2], help="random seeds, one split and run each")
-    add("--epochs", type=int, default=25)
+    add("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="random seeds, one split and run each")
+    add("--epochs", type=int, default=epochs, help="most epochs per run (early stopping usually ends it sooner)")
+    add("--patience", type=int, default=patience, help="stop after this many epochs without a better validation score")
     add("--batch-size", type=int, default=32)
     add("--lr", type=float, default=1e-3)
-    add("--node-channels", default="128,128")
-    add("--edge-channels", default="64,64")
+    add("--node-channels", default="64,64")
+    add("--edge-channels", default="32,32")
+    add("--timing-rounds", type=int, default=1, help="interleaved one-epoch timing rounds per split (0: none)")
     add("--limit", type=int, default=None, help="use only the first molecules (smoke tests)")
-    add("--threads", type=int, default=1,
-        help="torch CPU threads per process (1 is as fast for small molecules and robust on a busy machine)")
-    add("--workers", type=int, default=1, help="processes; each trains one (split, model) pair at a time")
+    add("--threads", type=int, default=1, help="torch CPU threads")
+    add("--resume", action="store_true",
+        help="keep the runs already in --out (same settings) and add the missing (split, model) runs")
     add("--quick", action="store_true", help="smoke test: 200 molecules, 2 epochs, one seed")
     add("--device", default=None)
-    add("--out", default="results/edge_esol.json")
+    add("--out", default=None)
 
 
 def _ints(s: str):
     return tuple(int(v) for v in str(s).split(",") if v.strip())
 
 
-_GRAPHS: list = []  # the data set, inherited by forked workers (not pickled per task)
-
-
-def _run_job(job, node_ch, edge_ch, args, device):
-    """Train and test one model (``job = (seed, name)``) on the random split of its seed."""
-    s, name = job
-    return _run_seed(s, _GRAPHS, [name], node_ch, edge_ch, args, device)
-
-
-def _run_seed(s, graphs, models, node_ch, edge_ch, args, device):
-    """Train and test every model on the random split of seed ``s``."""
-    from torch_geometric.loader import DataLoader
-
-    from ..data import random_split
-    from ..train import evaluate, fit, set_seed
-
-    if getattr(args, "threads", None):
-        torch.set_num_threads(args.threads)
-    tr, va, te = random_split(len(graphs), (0.8, 0.1, 0.1), seed=s)
-    ytr = torch.cat([graphs[i].y.view(-1) for i in tr])
+def standardise(graphs, train_idx, idx_lists):
+    """Copies of the graphs of each index list with ``y`` standardised by the training mean
+    and std; returns ``(parts, mean, std)``."""
+    ytr = torch.cat([graphs[i].y.view(-1) for i in train_idx])
     mu, sd = float(ytr.mean()), float(ytr.std())
-
-    def part(idx):
+    parts = []
+    for idx in idx_lists:
         out = []
         for i in idx:
             d = graphs[i].clone()
             d.y = (d.y - mu) / sd
             out.append(d)
-        return out
-
-    train_set, val_set, test_set = part(tr), part(va), part(te)
-    runs = []
-    for name in models:
-        set_seed(s)
-        model = build_model(name, graphs[0].x.size(1), graphs[0].edge_attr.size(1), node_ch, edge_ch)
-        t1 = time.time()
-        hist = fit(model, DataLoader(train_set, batch_size=args.batch_size, shuffle=True),
-                   DataLoader(val_set, batch_size=256), epochs=args.epochs, task="regression", lr=args.lr,
-                   progress=False, device=device, monitor="val_rmse", restore_best=True)
-        test = evaluate(model, DataLoader(test_set, batch_size=256), "regression", device=device)
-        best_val = min(h["val_rmse"] for h in hist) * sd
-        epoch_s = float(np.median([h["seconds"] for h in hist]))
-        runs.append({"model": name, "seed": s, "test_rmse": test["rmse"] * sd, "best_val_rmse": best_val,
-                     "epochs": len(hist), "median_epoch_seconds": epoch_s, "seconds": time.time() - t1})
-        print(f"seed {s} {name:11s} test RMSE {test['rmse'] * sd:.3f} (val {best_val:.3f}) "
-              f"{epoch_s:.2f} s/epoch", flush=True)
-    return runs
+        parts.append(out)
+    return parts, mu, sd
 
 
-def run(args) -> dict:
+def time_epochs(models: Sequence[str], train_set, make_model: Callable, task: str, lr: float, batch_size: int,
+                rounds: int, device, seed: int = 0) -> Dict[str, List[float]]:
+    """Training seconds of one epoch of every model, ``rounds`` times, interleaved (model
+    order rotated each round) so that every model meets the same machine load."""
+    from torch_geometric.loader import DataLoader
+
+    from ..train import set_seed, task_loss
+
+    times: Dict[str, List[float]] = {m: [] for m in models}
+    if rounds <= 0:
+        return times
+    built = {}
+    for m in models:
+        set_seed(seed)
+        net = make_model(m).to(device)
+        built[m] = (net, torch.optim.Adam(net.parameters(), lr=lr))
+    for r in range(rounds):
+        order = list(models[r % len(models):]) + list(models[:r % len(models)])
+        for m in order:
+            net, opt = built[m]
+            net.train()
+            torch.manual_seed(seed + r)
+            t0 = time.perf_counter()
+            for data in DataLoader(train_set, batch_size=batch_size, shuffle=True):
+                data = data.to(device)
+                opt.zero_grad(set_to_none=True)
+                pred, _ = net(data)
+                task_loss(pred, data.y, task).backward()
+                opt.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            times[m].append(time.perf_counter() - t0)
+    return times
+
+
+def train_run(name: str, seed: int, sets, make_model: Callable, task: str, monitor: str, args, device,
+              scale: float = 1.0) -> dict:
+    """Train one model with early stopping on ``monitor``; test the best validation epoch."""
+    from torch_geometric.loader import DataLoader
+
+    from ..train import evaluate, fit, set_seed
+
+    train_set, val_set, test_set = sets
+    set_seed(seed)
+    model = make_model(name)
+    t1 = time.time()
+    hist = fit(model, DataLoader(train_set, batch_size=args.batch_size, shuffle=True),
+               DataLoader(val_set, batch_size=256), epochs=args.epochs, task=task, lr=args.lr,
+               progress=False, device=device, monitor=monitor, patience=args.patience, restore_best=True)
+    test = evaluate(model, DataLoader(test_set, batch_size=256), task, device=device)
+    vals = [h[monitor] for h in hist]
+    higher = "auc" in monitor
+    best_i = int(np.argmax(vals) if higher else np.argmin(vals))
+    key = monitor[len("val_"):]
+    sec = [h["seconds"] for h in hist]
+    return {
+        "model": name, "seed": seed,
+        f"test_{key}": test[key] * scale,
+        f"best_val_{key}": vals[best_i] * scale,
+        "best_epoch": best_i + 1,
+        "epochs": len(hist),
+        "stopped_early": len(hist) < args.epochs,
+        "median_epoch_seconds": float(np.median(sec)),
+        "seconds": time.time() - t1,
+        "curve": {f"val_{key}": [round(v * scale, 5) for v in vals],
+                  "train_loss": [round(h["loss"], 5) for h in hist],
+                  "epoch_seconds": [round(s, 4) for s in sec]},
+    }
+
+
+def command_line(name: str) -> str:
+    """The command that made this run, as typed (``OMP_NUM_THREADS=1 python -m ...``)."""
+    argv = list(sys.argv[1:])
+    if argv and argv[0] == name:
+        argv = argv[1:]
+    return "OMP_NUM_THREADS=1 python -m poolkit.experiments " + name + (" " + shlex.join(argv) if argv else "")
+
+
+def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, protocol: dict, paper: dict,
+                 scale_targets: bool) -> dict:
+    """Shared driver of ``edge_esol`` and ``edge_bbbp``.
+
+    ``splits`` is a list of ``(split_label, seed, (train, val, test))`` in run order (the
+    outer loop); every model trains on each. The results file (``args.out``) is rewritten
+    after every run.
+    """
     from ..train import get_device
+    from .common import write_results
 
     t0 = time.time()
-    if getattr(args, "threads", None):
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(int(getattr(args, "threads", 1) or 1))
     device = get_device(args.device)
-    if getattr(args, "quick", False):
-        args.limit, args.epochs, args.seeds = args.limit or 200, min(args.epochs, 2), list(args.seeds)[:1]
-    graphs = load_esol(args.limit)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in models:
         parse_model(m)
     node_ch, edge_ch = _ints(args.node_channels), _ints(args.edge_channels)
-    seeds = [int(v) for v in (args.seeds if isinstance(args.seeds, (list, tuple)) else [args.seeds])]
-    jobs = [(s, name) for s in seeds for name in models]
-    _GRAPHS[:] = list(graphs)
-    job = partial(_run_job, node_ch=node_ch, edge_ch=edge_ch, args=args, device=device)
-    workers = max(1, min(int(getattr(args, "workers", 1) or 1), len(jobs)))
-    if workers == 1:
-        per_job = [job(j) for j in jobs]
-    else:  # one (split, model) run per task; each process uses args.threads torch threads
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
+    in_ch, e_ch = graphs[0].x.size(1), graphs[0].edge_attr.size(1)
 
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as ex:
-            per_job = list(ex.map(job, jobs))
-    runs = [r for rs in per_job for r in rs]
-    summary = {}
-    base = None
-    for name in models:
-        v = [r["test_rmse"] for r in runs if r["model"] == name]
-        t = [r["median_epoch_seconds"] for r in runs if r["model"] == name]
-        summary[name] = {"mean": float(np.mean(v)), "std": float(np.std(v)), "n": len(v),
-                         "epoch_seconds": float(np.mean(t)),
-                         "paper_mean": PAPER.get(name, (None, None))[0], "paper_std": PAPER.get(name, (None, None))[1]}
-        if name == "nopool":
-            base = summary[name]["epoch_seconds"]
-    if base is not None:
-        for name in models:
-            summary[name]["speedup"] = base / summary[name]["epoch_seconds"] - 1.0
-    argv = []
-    for k, v in vars(args).items():
-        if k in ("out", "device", "root", "no_progress", "quick", "name", "func", "experiment") or v is None:
+    def make_model(m):
+        return build_model(m, in_ch, e_ch, node_ch, edge_ch)
+
+    runs: List[dict] = []
+    timing: List[dict] = []
+    out = args.out or f"results/{name}.json"
+    command = command_line(name)
+    commands = [command]
+    wall_before = 0.0
+    if getattr(args, "resume", False) and Path(out).exists():
+        import json
+
+        old = json.loads(Path(out).read_text())
+        same = ("data", "split", "lr", "batch_size", "max_epochs", "patience", "node_channels", "edge_channels")
+        diff = [k for k in same if old.get("protocol", {}).get(k) != protocol.get(k)]
+        if diff:
+            raise ValueError(f"--resume: {out} was made with other settings ({', '.join(diff)}); "
+                             "use another --out or the same settings")
+        runs = [r for r in old["runs"]]
+        timing = list(old.get("timing", []))
+        commands = list(old.get("commands", [old.get("command")])) + [command]
+        wall_before = float(old.get("wall_seconds_total", old.get("wall_seconds") or 0.0))
+        models = list(old.get("models", [])) + [m for m in models if m not in old.get("models", [])]
+    run_models = [m.strip() for m in args.models.split(",") if m.strip()]
+    split_order = {(label, seed): i for i, (label, seed, _) in enumerate(splits)}
+    done = {(r["split"], r["seed"], r["model"]) for r in runs}
+
+    def save(complete: bool):
+        from .common import summarize
+
+        per_model = {m: summarize([{k: v for k, v in r.items() if k != "curve"} for r in runs if r["model"] == m],
+                                  skip=("seed", "split", "best_epoch", "epochs"))
+                     for m in models if any(r["model"] == m for r in runs)}
+        runs.sort(key=lambda r: (split_order.get((r["split"], r["seed"]), len(split_order)), models.index(r["model"])))
+        have = {(r["split"], r["seed"], r["model"]) for r in runs}
+        complete = complete and all((label, seed, m) in have for (label, seed) in split_order for m in models)
+        extra = {"experiment": name, "summary": per_model, "command": command, "commands": commands,
+                 "wall_seconds_total": wall_before + time.time() - t0, "protocol": protocol, "paper": paper,
+                 "models": models, "timing": timing, "complete": complete,
+                 "metric": f"test_{monitor[len('val_'):]}", "threads": torch.get_num_threads()}
+        cfg = {k: v for k, v in vars(args).items() if k not in ("func",)}
+        return write_results(name, runs, cfg, out=out, device=device, wall_seconds=time.time() - t0, extra=extra)
+
+    for label, seed, (tr, va, te) in splits:
+        if scale_targets:
+            sets, mu, sd = standardise(graphs, tr, (tr, va, te))
+        else:
+            sets, sd = [[graphs[i] for i in idx] for idx in (tr, va, te)], 1.0
+        todo = [m for m in run_models if (label, seed, m) not in done]
+        if not todo:
             continue
-        v = " ".join(str(x) for x in v) if isinstance(v, (list, tuple)) else v
-        argv.append(f"--{k.replace('_', '-')} {v}")
-    result = {
-        "experiment": "edge_esol",
-        "command": "python -m poolkit.experiments edge_esol " + " ".join(argv),
-        "protocol": {
-            "data": f"ESOL, {len(graphs)} molecules (of which RDKit skipped {graphs.skipped}), "
-                    "poolkit.data featurisation, heavy atoms only",
-            "split": "random 80/10/10 per seed (poolkit.data.random_split), one run per split",
-            "seeds": seeds,
-            "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-            "node_channels": list(node_ch), "edge_channels": list(edge_ch),
-            "targets": "standardised with the training mean/std; RMSE reported in log(mol/L)",
-            "selection": "weights of the epoch with the best validation RMSE",
-            "speedup": "median training seconds per epoch of no pooling / of the model, minus 1 "
-                       "(CPU, torch threads per process = --threads, on a machine shared with other jobs: "
-                       "indicative only)",
-            "paper": "hyperband-tuned channels per model, Adam lr 1e-4, GPU, 5 runs over 5 random 80/10/10 splits",
-        },
-        "metric": "test RMSE",
-        "runs": runs,
-        "summary": summary,
-        "versions": {"torch": torch.__version__, "python": platform.python_version()},
-        "device": str(device),
-        "threads": torch.get_num_threads(),
-        "wall_seconds": time.time() - t0,
+        timed = any(t["split"] == label and t["seed"] == seed for t in timing)
+        t = time_epochs(run_models, sets[0], make_model, task, args.lr, args.batch_size,
+                        0 if timed else int(getattr(args, "timing_rounds", 0) or 0), device, seed)
+        if any(t.values()):
+            timing.append({"split": label, "seed": seed, "seconds": t,
+                           "median": {m: float(np.median(v)) for m, v in t.items()}})
+            print(f"split {label}: seconds/epoch " + ", ".join(f"{m} {np.median(v):.2f}" for m, v in t.items()),
+                  flush=True)
+        for m in todo:
+            r = train_run(m, seed, sets, make_model, task, monitor, args, device, scale=sd)
+            r["split"] = label
+            r["sizes"] = [len(tr), len(va), len(te)]
+            runs.append(r)
+            key = monitor[len("val_"):]
+            print(f"split {label} seed {seed} {m:11s} test {key} {r[f'test_{key}']:.3f} "
+                  f"(best val {r[f'best_val_{key}']:.3f} at epoch {r['best_epoch']}/{r['epochs']}) "
+                  f"{r['median_epoch_seconds']:.2f} s/epoch", flush=True)
+            save(False)
+    path = save(True)
+    import json
+
+    doc = json.loads(Path(path).read_text())
+    return {"runs": runs, "config": doc["config"],
+            **{k: doc[k] for k in ("experiment", "summary", "command", "commands", "wall_seconds_total", "protocol", "paper", "models", "timing", "complete",
+                                    "metric", "threads")}}
+
+
+def run(args) -> dict:
+    from ..data import random_split
+
+    if getattr(args, "quick", False):
+        args.limit, args.epochs, args.seeds = args.limit or 200, min(args.epochs, 2), list(args.seeds)[:1]
+        args.timing_rounds = min(int(args.timing_rounds), 1)
+    graphs = load_esol(args.limit)
+    seeds = [int(v) for v in (args.seeds if isinstance(args.seeds, (list, tuple)) else [args.seeds])]
+    splits = [(s, s, random_split(len(graphs), (0.8, 0.1, 0.1), seed=s)) for s in seeds]
+    protocol = {
+        "data": f"ESOL, {len(graphs)} molecules (RDKit could not parse {graphs.skipped}), "
+                "poolkit.data featurisation, heavy atoms only",
+        "split": "one random 80/10/10 split per seed (poolkit.data.random_split); every model trains on each",
+        "seeds": seeds,
+        "max_epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
+        "optimizer": "Adam, constant learning rate",
+        "node_channels": list(_ints(args.node_channels)), "edge_channels": list(_ints(args.edge_channels)),
+        "targets": "standardised with the training mean/std; RMSE reported in log(mol/L)",
+        "selection": "early stopping on validation RMSE; the weights of the best validation epoch are tested",
+        "timing": "seconds of one training epoch (no validation), --timing-rounds interleaved rounds per split "
+                  "before training, plus the median epoch of every training run; one process, --threads torch threads",
+        "paper": "hyperband-tuned channels per model (Table 4), Adam lr 1e-4, Tesla K80 GPU, "
+                 "5 runs over 5 random 80/10/10 splits",
     }
-    return result  # the dispatcher writes it with write_results (results/NAME.json or --out)
+    paper = {"metric": {k: {"mean": v[0], "std": v[1]} for k, v in PAPER.items()},
+             "speedup_hiv_simple": PAPER_SPEEDUP}
+    return run_protocol("edge_esol", args, graphs, splits, "regression", "val_rmse", protocol, paper,
+                        scale_targets=True)
 
 
 if __name__ == "__main__":
-    import sys
-
     from .__main__ import main
 
     sys.exit(main(["edge_esol"] + sys.argv[1:]))
