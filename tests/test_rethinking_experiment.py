@@ -42,3 +42,22 @@ def test_runs_record_curves_and_resume_adds_only_missing_runs(tmp_path):
         ("graclus", 0), ("uniform_random_diffpool", 0), ("graclus", 1), ("uniform_random_diffpool", 1)]
     assert second["runs"][:2] == first["runs"][:2]  # kept as they were, not re-run
     assert second["summary"]["MUTAG"]["graclus"]["n"] == 2
+
+
+def test_judge_pairs_by_seed_and_reads_the_interval_against_the_margin():
+    runs = []
+    for s in range(10):
+        base = 0.80 + 0.01 * (s % 3)  # split difficulty, shared by both models
+        runs += [{"dataset": "NCI1", "model": "graclus", "seed": s, "test_accuracy": base},
+                 {"dataset": "NCI1", "model": "complement", "seed": s, "test_accuracy": base + 0.002 * (s % 2)},
+                 {"dataset": "NCI1", "model": "none", "seed": s, "test_accuracy": base - 0.06 - 0.01 * (s % 2)}]
+    runs.append({"dataset": "NCI1", "model": "complement", "seed": 99, "test_accuracy": 0.1})  # unpaired: ignored
+    rows = {r["claim"]: r for r in rethinking.judge({"runs": runs}, chance={"NCI1": 50.0})}
+    comp = rows["complement ≈ graclus"]
+    assert comp["n"] == 10 and comp["verdict"] == "reproduced"
+    assert -rethinking.MARGIN <= comp["lo"] <= comp["hi"] <= rethinking.MARGIN
+    assert rows["none ≈ graclus"]["verdict"] == "not reproduced" and rows["none ≈ graclus"]["hi"] < 0
+    assert "random_mincut ≈ mincut" not in rows  # no runs, no row
+    at_chance = [dict(r, test_accuracy=0.5) for r in runs if r["model"] in ("graclus", "complement")]
+    (row,) = rethinking.judge({"runs": at_chance}, chance={"NCI1": 50.0})
+    assert row["verdict"] == "inconclusive" and "chance" in row["reason"]
