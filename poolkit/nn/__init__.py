@@ -18,7 +18,8 @@ from .gnn import __all__ as _gnn_all
 _LAZY = {
     "dmpnn": ("DMPNN", "DMPNNPoolNet", "reverse_edge_index"),
     "rethinking": ("RethinkingNet", "GlobalPoolNet", "paper_model", "POOLS", "PAPER_CONFIGS", "layer_homogeneity",
-                   "HomogeneityTracker", "permutation_sensitivity", "activation_figure", "record_activations"),
+                   "HomogeneityTracker", "permutation_sensitivity", "activation_figure", "record_activations",
+                   "PrecomputeClusters"),
 }
 _WHERE = {name: mod for mod, names in _LAZY.items() for name in names}
 
