@@ -151,7 +151,34 @@ def is_chapter(page: Path) -> bool:
     return page.parent.name == "book" and re.match(r"\d\d_", page.stem) is not None
 
 
+REDIRECT = re.compile(r"<meta[^>]+http-equiv=[\"']refresh[\"'][^>]*url=([^\"'>]+)", re.I)
+
+
+def check_redirect(page: Path, html: Path, target: str) -> dict:
+    """A page that only redirects (Jupyter Book writes one at the root): its target must be
+    a local page of the book."""
+    dest = (page.parent / target.strip()).resolve()
+    ok = not re.match(r"(https?:)?//", target.strip()) and dest.is_file()
+    return {"page": str(page.relative_to(html)), "redirect_to": target.strip(), "ok": ok,
+            "problems": [] if ok else [f"redirects to {target.strip()}, not a page of the book"],
+            "remote_requests": [], "maths_elements": 0, "maths_typeset": 0, "plotly_figures": 0, "plotly_drawn": 0,
+            "widget_views": 0, "widget_views_rendered": 0}
+
+
 def check_page(browser, page: Path, html: Path = HTML, out: Path = OUT) -> dict:
+    m = REDIRECT.search(page.read_text(errors="replace"))
+    if m:
+        return check_redirect(page, html, m.group(1))
+    try:
+        return _check_page(browser, page, html, out)
+    except Exception as e:  # noqa: BLE001  (a page that breaks the browser fails, the others still run)
+        r = check_redirect(page, html, "")
+        r.update(ok=False, problems=[f"{type(e).__name__}: {str(e)[:300]}"])
+        r.pop("redirect_to")
+        return r
+
+
+def _check_page(browser, page: Path, html: Path, out: Path) -> dict:
     rel = page.relative_to(html)
     remote, local_failed, page_errors = [], [], []
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, service_workers="block")
@@ -266,7 +293,11 @@ def main(argv=None) -> int:
     network = "unshare -rn and request blocking" if os.environ.get(NETNS_ENV) else "request blocking only"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=args.chromium, args=FLAGS, headless=True)
-        results = [check_page(browser, p, html, out) for p in pages]
+        results = []
+        for p in pages:
+            results.append(check_page(browser, p, html, out))
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "summary.partial.json").write_text(json.dumps(results, indent=2))
         browser.close()
     summary = {
         "network": network,
