@@ -87,7 +87,7 @@ live-browser-test: venv chromium browser-extra
 
 # On a CUDA machine: every chapter, every registered pooler (against the CPU), fit, the live
 # view and one quick reproduction per experiment on the GPU; verdict in
-# results/gpu_check.json. Without CUDA it says so and exits 0 (a second or two).
+# results/gpu_check.json. Without CUDA it says so and exits 0 (it only imports torch: about 3 s of CPU).
 gpu-check: venv
 	$(PY) scripts/gpu_check.py
 
