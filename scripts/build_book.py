@@ -1,10 +1,12 @@
-"""Build the book: copy plotly.js into the static folder, then run Jupyter Book.
+"""Build the book: put the JavaScript the pages load into the static folder, run Jupyter Book.
 
     python scripts/build_book.py            # execute every chapter, write _build/html
     python scripts/build_book.py --strict   # the same, with Sphinx warnings as errors
 
 plotly.js comes from the installed ``plotly`` package (the same version that drew the
-figures), so the built pages need no network to show them.
+figures); MathJax 3 and the ipywidgets HTML manager come from the npm registry, pinned and
+cached by ``scripts/vendor_js.py`` (downloaded once, then reused). The built pages load all
+three from ``_static`` and need no network; ``scripts/screenshot_book.py`` checks that.
 """
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ import sys
 from pathlib import Path
 
 import plotly
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import vendor_js  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +38,7 @@ def main(argv=None) -> int:
     ap.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
     args = ap.parse_args(argv)
     copy_plotly_js()
+    vendor_js.main([])
     cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output", str(ROOT), "--all"]
     if args.strict:
         cmd += ["--warningiserror", "--keep-going"]

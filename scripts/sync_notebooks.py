@@ -7,6 +7,10 @@ script
    Colab install cell from the ``repository`` setting of ``_config.yml``, and
 2. writes ``notebooks/<chapter>.ipynb`` (no outputs), the file the Colab link opens.
 
+The chapters show the badge from ``book/_static/colab-badge.svg`` so that the built book
+needs no network; the notebooks, opened in Colab or Jupyter where the network is at hand,
+show Colab's own badge instead (a relative path to ``book/_static`` would not resolve there).
+
 ``tests/test_book.py`` fails when a notebook or a link is out of date, so run this after
 editing a chapter::
 
@@ -28,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 NOTEBOOKS = ROOT / "notebooks"
 COLAB_RE = re.compile(r"https://colab\.research\.google\.com/github/[^\s)\"']+")
+LOCAL_BADGE = "(_static/colab-badge.svg)"
+REMOTE_BADGE = "(https://colab.research.google.com/assets/colab-badge.svg)"
 INSTALL_RE = re.compile(r"git\+https://github\.com/[^\s\"'@]+(@[^\s\"']+)?")
 
 
@@ -66,6 +72,8 @@ def notebook_for(text: str) -> nbformat.NotebookNode:
     nb = jupytext.reads(text, fmt="md:myst")
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:03d}"  # stable ids keep the file identical run to run
+        if cell.cell_type == "markdown":
+            cell.source = cell.source.replace(LOCAL_BADGE, REMOTE_BADGE)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None

@@ -64,3 +64,35 @@ def test_every_chapter_is_in_the_toc_and_has_checks_and_exercises():
         text = md.read_text()
         assert ":tags: [remove-cell]" in text, f"{md.name} asserts no claims"
         assert "## Exercises" in text and "## References" in text, md.name
+
+
+def test_pages_load_maths_widgets_and_badge_from_the_book_itself():
+    """The built book must read offline: MathJax, the widget manager and the Colab badge
+    come from ``_static`` (scripts/vendor_js.py installs the first two at build time;
+    scripts/screenshot_book.py proves it in a browser with the network blocked)."""
+    import vendor_js
+
+    cfg = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    static = [ROOT / s for s in cfg["html_static_path"]]
+    assert static == [ROOT / "book" / "_static"] and vendor_js.STATIC == static[0] / "vendor"
+    folders = {folder: include for _, _, folder, include in vendor_js.PACKAGES.values()}
+    loaded = [cfg["mathjax_path"], *cfg["nb_ipywidgets_js"]]
+    for path in loaded + cfg["html_js_files"]:
+        assert not re.match(r"(https?:)?//", path), f"{path} is loaded from the network"
+    for path in loaded:
+        folder, rest = path.removeprefix("vendor/").split("/", 1)
+        # the file is one vendor_js copies (es5/ and dist/ are flattened into the folder)
+        assert any(p.split("/", 1)[-1] == rest for p in folders[folder]), path
+    for name, (version, integrity, _, _) in vendor_js.PACKAGES.items():
+        assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{name} is not pinned to one version"
+        assert integrity.startswith("sha512-"), name
+    assert (ROOT / "book" / "_static" / "colab-badge.svg").read_text().lstrip().startswith("<svg")
+    for md in CHAPTERS:
+        images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)", md.read_text())
+        remote = [u for u in images if re.match(r"(https?:)?//", u)]
+        assert not remote, f"{md.name} shows remote images {remote}"
+        assert "_static/colab-badge.svg" in images, md.name
+    # ... while the notebooks, opened online in Colab, keep Colab's own badge.
+    for md in CHAPTERS:
+        nb = (ROOT / "notebooks" / f"{md.stem}.ipynb").read_text()
+        assert sync_notebooks.REMOTE_BADGE.strip("()") in nb and "_static/colab-badge.svg" not in nb, md.stem
