@@ -379,8 +379,6 @@ class SAGPooling(TopKPooling):
 
 
 # --------------------------------------------------------------------------- ASAPool
-from .src import sparse_connect  # noqa: E402
-
 __all__ += ["ASAPooling"]
 
 
@@ -493,8 +491,20 @@ class ASAPooling(Pooler):
         return so.extra["cluster_x"][so.kept] * so.extra["fitness"][so.kept].unsqueeze(-1)
 
     def connect(self, edge_index: Tensor, so: SelectOutput, edge_weight: Optional[Tensor] = None):
-        """``A' = Sᵀ Â S`` without self-loops, ``Â`` the graph with self-loops added."""
-        return sparse_connect(so.extra["edge_index"], so, so.extra["edge_weight"], remove_self_loops=True)
+        """``A' = Sᵀ Â S`` without self-loops, ``Â`` the graph with self-loops added.
+
+        A node belongs to as many clusters as it has neighbours, so the pairwise expansion of
+        :func:`~poolkit.src.sparse_connect` would make ``deg²`` terms per edge; two sparse
+        products, ``Sᵀ (Â S)``, cost far less."""
+        ei, ew = so.extra["edge_index"], so.extra["edge_weight"]
+        n, k = so.num_nodes, so.num_clusters
+        w = so.weight
+        a = torch.sparse_coo_tensor(ei, w.new_ones(ei.size(1)) if ew is None else ew.to(w.dtype), (n, n))
+        sm = torch.sparse_coo_tensor(torch.stack([so.node_index, so.cluster_index]), w, (n, k))
+        out = torch.sparse.mm(sm.t(), torch.sparse.mm(a, sm)).coalesce()
+        idx, val = out.indices(), out.values()
+        keep = idx[0] != idx[1]
+        return idx[:, keep], val[keep]
 
     def extra_repr(self) -> str:
         size = f"ratio={self.ratio}" if self.ratio is not None else f"k={self.k}"

@@ -10,7 +10,7 @@ from poolkit.score import ASAPooling
 
 from test_score import random_batch
 
-pytestmark = pytest.mark.filterwarnings("ignore:Sparse")  # PyG builds beta CSR tensors
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse")  # beta sparse tensors (PyG and our connect)
 
 
 def _pair(f=5, ratio=0.5, sign=1.0):
@@ -123,3 +123,18 @@ def test_bad_input_names_the_argument():
         ASAPooling(3)(torch.randn(4, 2), torch.tensor([[0, 1], [1, 0]]))
     with pytest.raises(ValueError, match="edge_index"):
         ASAPooling(3)(torch.randn(4, 3), torch.tensor([[0, 9], [1, 0]]))
+
+
+def test_gradient_through_the_pooled_edge_weights_equals_the_dense_formula():
+    torch.manual_seed(5)
+    pool = ASAPooling(4, ratio=0.5)
+    x, ei, _, _ = random_batch([10], f=4, p=0.35)
+    out = pool(x, ei)
+    (out.edge_weight ** 2).sum().backward()
+    sparse_grad = pool.att.weight.grad.clone()
+    pool.zero_grad()
+    s = pool(x, ei).so.assignment(0)
+    ahat = _dense(*add_remaining_self_loops(ei, torch.ones(ei.size(1)), num_nodes=10), 10)
+    ref = s.t() @ ahat @ s
+    (ref - torch.diag(torch.diag(ref))).pow(2).sum().backward()
+    assert sparse_grad.abs().sum() > 0 and torch.allclose(sparse_grad, pool.att.weight.grad, atol=1e-5)
