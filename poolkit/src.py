@@ -644,3 +644,49 @@ class Pooler(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+# --------------------------------------------------------------------------- the identity
+@register("nopool")
+class NoPool(Pooler):
+    r"""The identity pooler: ``S = I_N``, so nothing is pooled.
+
+    .. math::  S = I_N,\qquad X' = S^\top X = X,\qquad A' = S^\top A S = A,\qquad
+               \tilde X = S X' = X'
+
+    It is the flat baseline of every comparison: a model built with ``nopool`` in place
+    of a pooler is the same GNN without coarsening, so whatever a pooler adds (or costs)
+    shows as the difference to it. Features, edges, edge weights, edge features and the
+    batch vector are returned unchanged (the same tensors, no copy); the
+    :class:`SelectOutput` lists the ``N`` non-zeros ``S[i, i] = 1``. It lives here rather
+    than in a family module because it belongs to no family: it is the trivial instance
+    of Select, Reduce, Connect and Lift.
+    """
+
+    is_precomputable = True
+
+    def select(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None, **kwargs) -> SelectOutput:
+        n = x.size(0)
+        idx = torch.arange(n, device=x.device)
+        return SelectOutput(
+            node_index=idx, cluster_index=idx, weight=x.new_ones(n), num_nodes=n, num_clusters=n,
+            batch=batch, cluster_batch=batch,
+        )
+
+    def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
+        return x
+
+    def connect(self, edge_index: Tensor, so: SelectOutput, edge_weight: Optional[Tensor] = None):
+        return edge_index, edge_weight
+
+    def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
+        return x_pool
+
+    def forward(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None,
+                edge_attr: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None, **kwargs) -> PoolingOutput:
+        check_graph_inputs(x, edge_index, batch, edge_attr, edge_weight)
+        so = self.select(x, edge_index, batch=batch)
+        return PoolingOutput(x=x, so=so, edge_index=edge_index, edge_weight=edge_weight, edge_attr=edge_attr,
+                             batch=batch)
+
+__all__ += ["NoPool"]
