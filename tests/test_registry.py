@@ -39,6 +39,10 @@ ORDER_DEPENDENT = {
     # Graclus on the complement graph: the complement's edges carry no weight (weight 1
     # each), so the matching always has ties, broken by node index.
     "complement_graclus": "unweighted complement graph: matching ties broken by node index",
+    # MaxCutPool assigns each dropped node to the nearest kept node by hop distance, with a
+    # vote among neighbours; hop distances are integers, so equal distances and equal votes
+    # are common, and they go to the kept node with the smallest index.
+    "maxcut": "nearest-supernode ties (integer hop distances) broken by node index",
 }
 # Every other pooler must be invariant on a graph without ties.
 PERMUTATION_INVARIANT = set(NAMES) - set(ORDER_DEPENDENT)
