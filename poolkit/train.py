@@ -75,6 +75,16 @@ def get_device(device=None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def module_device(model, default=None) -> torch.device:
+    """The device of ``model``'s first parameter (or buffer); :func:`get_device` (``default``)
+    for a model that has neither. ``evaluate`` runs where the model is, so a model trained
+    on CUDA and one moved back with ``model.cpu()`` are both evaluated without a device
+    argument."""
+    for t in (*getattr(model, "parameters", lambda: ())(), *getattr(model, "buffers", lambda: ())()):
+        return t.device
+    return get_device(default)
+
+
 # --------------------------------------------------------------------------- metrics
 def _flat(t) -> Tensor:
     return torch.as_tensor(t).detach().cpu().double().reshape(-1)
@@ -426,10 +436,12 @@ def evaluate(model, loader, task: str = "classification", device=None, aux_weigh
     * regression: ``loss`` (MSE), ``rmse``, ``mae``;
     * clustering: ``loss`` (weighted auxiliary sum, mean over batches) and ``nmi`` (mean over
       graphs of NMI between ``argmax S`` and ``data.y``).
+
+    Each batch is moved to ``device``, by default the model's own (:func:`module_device`).
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-    device = get_device(device)
+    device = torch.device(device) if device is not None else module_device(model)
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()

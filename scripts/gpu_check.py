@@ -37,7 +37,8 @@ Sections (all by default):
 ``chapters``
     every ``notebooks/*.ipynb`` executed top to bottom with ``POOLKIT_DEVICE=DEVICE`` (which
     ``poolkit.train.get_device`` and therefore ``fit``, ``evaluate`` and the experiments
-    honour); on CUDA a last cell must find CUDA memory used. Seconds per chapter go into
+    honour); on CUDA a last cell must find CUDA memory used in every chapter that
+    trains with ``fit`` or ``train_eval``. Seconds per chapter go into
     the verdict.
 
 The verdict goes to ``results/gpu_check.json`` on CUDA (commit it) and to
@@ -447,6 +448,9 @@ PROBE_CELL = (
 )
 
 
+TRAINERS = ("fit(", "train_eval(")
+
+
 def run_notebook(path: Path, device: str, timeout: int = 1800) -> dict:
     """Execute ``path`` with ``POOLKIT_DEVICE=device`` plus a last probe cell; seconds and probe."""
     import nbformat
@@ -454,10 +458,14 @@ def run_notebook(path: Path, device: str, timeout: int = 1800) -> dict:
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
+    # A chapter that trains through fit (or an experiment's train_eval) must use the GPU;
+    # chapters 1 and 8 train nothing that way, and their small CPU models stay on the CPU.
+    trains = any(any(t in c.source for t in TRAINERS) for c in nb.cells if c.cell_type == "code")
     nb.cells.append(nbformat.v4.new_code_cell(PROBE_CELL))
     saved = {k: os.environ.get(k) for k in ("POOLKIT_DEVICE", "POOLKIT_PROGRESS", "PYTHONPATH")}
     os.environ.update({k: v for k, v in _env(device).items() if k in saved})
-    r: dict = {"notebook": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)}
+    r: dict = {"notebook": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
+               "trains": trains}
     t0 = time.perf_counter()
     try:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
@@ -489,7 +497,7 @@ def run_notebook(path: Path, device: str, timeout: int = 1800) -> dict:
     else:
         if probe["get_device"].split(":")[0] != device.split(":")[0]:
             problems.append(f"get_device() gave {probe['get_device']}")
-        if device.startswith("cuda") and not probe["max_memory_allocated"]:
+        if device.startswith("cuda") and r["trains"] and not probe["max_memory_allocated"]:
             problems.append("no CUDA memory was ever allocated: the models did not run on the GPU")
     r["problems"] = problems
     r["ok"] = not problems

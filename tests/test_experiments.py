@@ -98,6 +98,23 @@ def test_gmpool_tox21_quick_writes_a_complete_paired_file(tmp_path):
     assert all(r["verdict"] == "inconclusive" and "protocol" in r["reason"] for r in rows)
 
 
+def test_gmpool_tox21_resume_adds_only_missing_runs(tmp_path):
+    out = tmp_path / "g.json"
+    base = ["gmpool_tox21", "--quick", "--device", "cpu", "--out", str(out)]
+    assert cli.main(base + ["--models", "dmpnn"]) == 0
+    first = json.loads(out.read_text())
+    assert first["complete"] is True and [r["model"] for r in first["runs"]] == ["dmpnn", "dmpnn"]
+    assert cli.main(base + ["--models", "topk", "--resume"]) == 0
+    doc = json.loads(out.read_text())
+    # folds outermost again; the first command's runs kept as they were, not retrained
+    assert [(r["fold"], r["model"]) for r in doc["runs"]] == [(0, "dmpnn"), (0, "topk"), (1, "dmpnn"), (1, "topk")]
+    assert [r for r in doc["runs"] if r["model"] == "dmpnn"] == first["runs"]
+    assert doc["complete"] is True and doc["models"] == ["dmpnn", "topk"] and len(doc["commands"]) == 2
+    assert doc["wall_seconds_total"] > first["wall_seconds_total"]
+    with pytest.raises(ValueError, match="other settings.*seed"):
+        cli.main(base + ["--models", "sag", "--seed", "1", "--resume"])
+
+
 def test_gmpool_tox21_claims_follow_the_intervals():
     from poolkit.experiments import gmpool_tox21 as exp
 

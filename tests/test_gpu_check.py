@@ -144,3 +144,15 @@ def test_chapter_runner_sets_the_device_and_catches_a_failing_cell(tmp_path):
     assert res["chapters"]["good"]["probe"]["get_device"] == "cpu"
     assert not res["chapters"]["bad"]["ok"] and "a chapter cell failed" in res["chapters"]["bad"]["error"]
     assert not res["ok"] and set(res["seconds_per_chapter"]) == {"good", "bad"}
+
+
+def test_only_chapters_that_train_must_use_cuda_memory(tmp_path):
+    # Run as if on CUDA (POOLKIT_DEVICE=cuda, which get_device honours without a GPU): no CUDA
+    # memory is ever allocated here, which fails a chapter that trains with fit and passes
+    # one that trains nothing (chapters 1 and 8).
+    plain = _notebook(tmp_path / "plain.ipynb", "x = 1 + 1")
+    trainer = _notebook(tmp_path / "trainer.ipynb", "def fit(*a):\n    return a\nfit(1)")
+    r_plain, r_train = gpu_check.run_notebook(plain, "cuda"), gpu_check.run_notebook(trainer, "cuda")
+    assert r_plain["trains"] is False and r_plain["ok"], r_plain
+    assert r_train["trains"] is True and not r_train["ok"]
+    assert any("no CUDA memory" in p for p in r_train["problems"]), r_train

@@ -42,6 +42,9 @@ def test_runs_record_curves_and_resume_adds_only_missing_runs(tmp_path):
         ("graclus", 0), ("uniform_random_diffpool", 0), ("graclus", 1), ("uniform_random_diffpool", 1)]
     assert second["runs"][:2] == first["runs"][:2]  # kept as they were, not re-run
     assert second["summary"]["MUTAG"]["graclus"]["n"] == 2
+    assert len(second["commands"]) == 2 and second["commands"][0] == first["command"]
+    with pytest.raises(ValueError, match="other settings.*epochs"):      # runs that could not be paired
+        cli.main([a if a != "2" else "3" for a in base] + ["--seeds", "2", "--resume"])
 
 
 def test_judge_pairs_by_seed_and_reads_the_interval_against_the_margin():

@@ -271,3 +271,18 @@ def test_fit_stops_on_a_non_finite_gradient_before_stepping():
     with pytest.raises(T.NonFiniteLossError, match=r"non-finite gradient at epoch 1, batch 1"):
         T.fit(model, loader, epochs=2, task="regression", progress=False)
     assert float(model.w.detach()) == 0.0
+
+
+def test_evaluate_runs_where_the_model_is(monkeypatch):
+    # After training on a GPU a chapter moves the model back with model.cpu(); evaluate must
+    # then run on the CPU even though get_device() names another device. "meta" stands in
+    # for CUDA here: a batch moved there could not meet the CPU weights.
+    loader = DataLoader(_size_graphs(8), batch_size=4)
+    model = SizeRegressor()
+    monkeypatch.setenv("POOLKIT_DEVICE", "meta")
+    assert T.get_device().type == "meta"
+    assert T.module_device(model) == torch.device("cpu")
+    assert np.isfinite(T.evaluate(model, loader, "regression")["rmse"])
+    assert T.module_device(torch.nn.Identity()).type == "meta"         # no weights: get_device()
+    with pytest.raises(Exception):                                       # an explicit device wins
+        T.evaluate(model, loader, "regression", device="meta")

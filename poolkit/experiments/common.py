@@ -83,6 +83,32 @@ def summarize(runs: Sequence[Mapping], skip: Iterable[str] = ("seed", "fold")) -
     return out
 
 
+def resume_from(out: Union[str, os.PathLike], protocol: Mapping, same: Sequence[str],
+                config: Optional[Mapping] = None, same_config: Sequence[str] = ()) -> Optional[dict]:
+    """The results file ``out`` that ``--resume`` continues, or ``None`` when there is none.
+
+    Raises ``ValueError`` when the file was made with other settings: any key of ``same``
+    that differs between its ``protocol`` and ``protocol``, or of ``same_config`` between its
+    ``config`` and ``config``. Runs with other settings cannot be paired with new ones."""
+    path = Path(out)
+    if not path.exists():
+        return None
+    old = json.loads(path.read_text())
+    diff = [k for k in same if old.get("protocol", {}).get(k) != protocol.get(k)]
+    diff += [k for k in same_config if old.get("config", {}).get(k) != (config or {}).get(k)]
+    if diff:
+        raise ValueError(f"--resume: {path} was made with other settings ({', '.join(diff)}); "
+                         "use another --out or the same settings")
+    return old
+
+
+def command_history(old: Optional[Mapping], command: str) -> List[str]:
+    """Every command that wrote a resumed results file, oldest first, then ``command``."""
+    if not old:
+        return [command]
+    return [c for c in old.get("commands", [old.get("command")]) if c] + [command]
+
+
 def write_results(name: str, runs: Sequence[Mapping], config: Optional[Mapping] = None, out: Optional[os.PathLike] = None,
                   device=None, wall_seconds: Optional[float] = None, extra: Optional[Mapping] = None) -> Path:
     """Write ``results/NAME.json`` (or ``out``) and return its path."""

@@ -37,6 +37,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from .common import command_history, resume_from
+
 # Paper, Table 1 (ESOL RMSE, mean ± std over 5 random splits).
 PAPER = {
     "nopool": (0.410, 0.023),
@@ -259,18 +261,12 @@ def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, proto
     command = command_line(name)
     commands = [command]
     wall_before = 0.0
-    if getattr(args, "resume", False) and Path(out).exists():
-        import json
-
-        old = json.loads(Path(out).read_text())
-        same = ("data", "split", "lr", "batch_size", "max_epochs", "patience", "node_channels", "edge_channels")
-        diff = [k for k in same if old.get("protocol", {}).get(k) != protocol.get(k)]
-        if diff:
-            raise ValueError(f"--resume: {out} was made with other settings ({', '.join(diff)}); "
-                             "use another --out or the same settings")
+    old = resume_from(out, protocol, ("data", "split", "lr", "batch_size", "max_epochs", "patience",
+                                      "node_channels", "edge_channels")) if getattr(args, "resume", False) else None
+    if old is not None:
         runs = [r for r in old["runs"]]
         timing = list(old.get("timing", []))
-        commands = list(old.get("commands", [old.get("command")])) + [command]
+        commands = command_history(old, command)
         wall_before = float(old.get("wall_seconds_total", old.get("wall_seconds") or 0.0))
         models = list(old.get("models", [])) + [m for m in models if m not in old.get("models", [])]
     run_models = [m.strip() for m in args.models.split(",") if m.strip()]

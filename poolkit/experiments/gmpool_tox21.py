@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -144,6 +145,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--out", default="results/gmpool_tox21.json")
     if "--quick" not in parser._option_string_actions:
         parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the runs already in --out (same settings) and do only the missing (model, fold) runs")
 
 
 def _apply_quick(args) -> None:
@@ -198,7 +201,7 @@ def run(args) -> dict:
     from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 
     from ..train import evaluate, fit, get_device, set_seed
-    from .common import write_results
+    from .common import command_history, resume_from, write_results
 
     if getattr(args, "quick", False):
         _apply_quick(args)
@@ -215,11 +218,29 @@ def run(args) -> dict:
     proto = protocol(args, info)
     splitter = StratifiedShuffleSplit(n_splits=args.folds, test_size=0.1, random_state=args.seed)
     runs = []
+    command = "python -m poolkit.experiments gmpool_tox21 " + " ".join(
+        sys.argv[2:] if sys.argv[1:2] == ["gmpool_tox21"] else sys.argv[1:])
+    old = None
+    if getattr(args, "resume", False) and args.out:
+        old = resume_from(args.out, proto, ("data", "folds", "split", "max_epochs", "patience", "batch_size", "lr",
+                                            "hidden", "dropout"), config=vars(args), same_config=("seed",))
+    all_models = list(models)
+    wall_before = 0.0
+    if old is not None:
+        runs = list(old.get("runs", []))
+        all_models = [m for m in old.get("models", [r["model"] for r in runs]) if m in MODELS]
+        all_models = list(dict.fromkeys(all_models + models))
+        wall_before = float(old.get("wall_seconds_total", old.get("wall_seconds") or 0.0))
+    done = {(r["model"], int(r["fold"])) for r in runs}
+    commands = command_history(old, command)
 
     def save(complete: bool):
+        complete = complete and all((m, f) in {(r["model"], int(r["fold"])) for r in runs}
+                                    for m in all_models for f in range(args.folds))
         extra = {"experiment": "gmpool_tox21", "format": 2, "protocol": proto, "metric": "test ROC-AUC",
                  "paper": {k: {"mean": m, "std": s} for k, (m, s) in PAPER.items()},
-                 "summary_by_model": summary_by_model(runs), "complete": complete}
+                 "summary_by_model": summary_by_model(runs), "complete": complete, "models": all_models,
+                 "commands": commands, "wall_seconds_total": wall_before + time.time() - t0}
         if not complete:  # the dispatcher writes the final file
             write_results("gmpool_tox21", runs, {k: getattr(args, k, None) for k in OWN_OPTIONS}, out=args.out,
                           device=device, wall_seconds=time.time() - t0, extra=extra)
@@ -229,6 +250,8 @@ def run(args) -> dict:
         tr, va = train_test_split(trval, test_size=0.1, stratify=y[trval], random_state=args.seed + fold)
         sub = lambda idx: [graphs[i] for i in idx]
         for name in models:
+            if (name, fold) in done:
+                continue
             set_seed(args.seed + fold)
             train_loader = DataLoader(sub(tr), batch_size=args.batch_size, shuffle=True)
             val_loader = DataLoader(sub(va), batch_size=256)
@@ -255,8 +278,9 @@ def run(args) -> dict:
                   f"at epoch {best_epoch}/{len(hist)}) {row['seconds']:.0f}s, {row['seconds_per_epoch']:.2f} s/epoch",
                   flush=True)
             save(complete=False)
-    extra = save(complete=True)
-    return {"runs": runs, "config": {"models": models}, **extra}
+    runs.sort(key=lambda r: (int(r["fold"]), all_models.index(r["model"]) if r["model"] in all_models else len(all_models)))
+    extra = save(complete=True)   # "complete": False while a (model, fold) of the file is missing
+    return {"runs": runs, "config": {"models": all_models}, **extra}
 
 
 # --------------------------------------------------------------------------- reading a results file

@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .common import command_history, resume_from
+
 PAPER = {
     "NCI1": {"graclus": (80.1, 1.6), "complement": (80.2, 1.4), "diffpool": (76.9, None),
              "uniform_random_diffpool": (76.8, None), "mincut": (76.1, 1.9), "random_mincut": (76.6, 1.6),
@@ -214,13 +216,16 @@ def run(args) -> dict:
         "device": str(device), "host": platform.platform(), "threads": torch.get_num_threads(),
         "runs": [], "summary": {},
     }
+    result["commands"] = [result["command"]]
 
     done = set()
-    if getattr(args, "resume", False) and out_path.exists():
-        old = json.loads(out_path.read_text())
+    old = resume_from(out_path, result["protocol"], ("split", "optimizer", "early_stopping", "epochs", "batch_size",
+                                                     "limit", "precomputed_clusters")) if getattr(args, "resume", False) else None
+    if old is not None:
         result["runs"] = [r for r in old.get("runs", []) if r.get("single_conv", False) == bool(args.single_conv)]
         result["resumed_from"] = {"command": old.get("command"), "wall_seconds": old.get("wall_seconds"),
                                   "protocol": old.get("protocol")}
+        result["commands"] = command_history(old, result["command"])
         done = {(r["dataset"], r["model"], r["seed"]) for r in result["runs"]}
         for r in result["runs"]:
             accs = [q["test_accuracy"] for q in result["runs"] if (q["dataset"], q["model"]) == (r["dataset"], r["model"])]
