@@ -145,17 +145,27 @@ class ComplementGraclus(Pooler):
         binary_edges: give every pooled edge weight 1 (``A'_kl = 1`` iff clusters ``k`` and
             ``l`` are joined by an edge, as the paper states); ``False`` keeps the counts of
             ``Sᵀ A S``.
-        seed: passed to Graclus (its matching visits nodes in a random order).
+        seed: how Graclus breaks ties between equally good edges. ``None``: by node index, so
+            a graph always gets the same clusters; an ``int``: by a random node order drawn
+            from it, fixed for the pooler's life; ``"per_pass"``: by a fresh random order at
+            every forward pass, drawn from torch's global generator (``torch.manual_seed``
+            makes a run repeatable). PyG's ``graclus``, which the paper used, visits nodes in
+            a new random order at every call, so ``"per_pass"`` is the paper's behaviour. Its
+            clusters change from pass to pass, so it cannot be precomputed.
     """
 
     is_precomputable = True
     reduce_op = "max"
 
-    def __init__(self, complement: bool = True, binary_edges: bool = True, seed: Optional[int] = None):
+    def __init__(self, complement: bool = True, binary_edges: bool = True, seed=None):
         super().__init__()
+        if not (seed is None or seed == "per_pass" or (isinstance(seed, int) and not isinstance(seed, bool))):
+            raise ValueError(f"seed must be None, an int or 'per_pass', got {seed!r}")
         self.complement = bool(complement)
         self.binary_edges = bool(binary_edges)
         self.seed = seed
+        if seed == "per_pass":
+            self.is_precomputable = False
 
     def select(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None, edge_weight=None, **kwargs) -> SelectOutput:
         n = x.size(0)
@@ -165,7 +175,8 @@ class ComplementGraclus(Pooler):
             ei, ew = complement_graph(edge_index, n, batch), None
         else:
             ei, ew = edge_index, edge_weight
-        cluster = _graclus(ei, n, edge_weight=ew, batch=batch, seed=self.seed).long().view(-1)
+        seed = int(torch.randint(0, 2 ** 31 - 1, (1,))) if self.seed == "per_pass" else self.seed
+        cluster = _graclus(ei, n, edge_weight=ew, batch=batch, seed=seed).long().view(-1)
         if cluster.numel() != n:
             raise RuntimeError(f"graclus_cluster returned {cluster.numel()} labels for {n} nodes")
         # Consecutive ids ordered by graph, so the pooled batch vector is sorted as PyG needs.
@@ -180,7 +191,7 @@ class ComplementGraclus(Pooler):
         return ei, ew
 
     def extra_repr(self) -> str:
-        return f"complement={self.complement}, binary_edges={self.binary_edges}"
+        return f"complement={self.complement}, binary_edges={self.binary_edges}, seed={self.seed!r}"
 
 
 # --------------------------------------------------------------------------- dense helpers

@@ -164,6 +164,35 @@ def test_complement_graclus_registered_and_bad_input():
         pool(torch.randn(3), torch.tensor([[0], [1]]))
 
 
+@pytest.mark.parametrize("complement", [True, False])
+def test_complement_graclus_per_pass_order_changes_clusters_and_repeats_under_a_seed(complement):
+    # A cycle of 12 nodes: every edge of it (and of its complement) ties with every other, so
+    # the pairing is decided by the node order alone. Index order gives one pairing for ever;
+    # "per_pass" draws a new order at every forward pass, reproducibly under torch.manual_seed.
+    ei, batch, n = _nx_batch([nx.cycle_graph(12)])
+    x = torch.randn(n, 2)
+    clusters = lambda pool: tuple(pool.select(x, ei, batch).cluster_index.tolist())
+    fixed = ComplementGraclus(complement=complement)
+    assert len({clusters(fixed) for _ in range(5)}) == 1 and fixed.is_precomputable
+    shuffled = ComplementGraclus(complement=complement, seed="per_pass")
+    assert not shuffled.is_precomputable and "per_pass" in repr(shuffled)
+    torch.manual_seed(0)
+    first = [clusters(shuffled) for _ in range(8)]
+    assert len(set(first)) > 1
+    torch.manual_seed(0)
+    assert [clusters(shuffled) for _ in range(8)] == first
+    # every pass is still a matching: clusters of one or two nodes, same pooled size rule
+    for c in first:
+        sizes = torch.bincount(torch.tensor(c))
+        assert int(sizes.max()) <= 2 and int(sizes.min()) >= 1
+
+
+@pytest.mark.parametrize("seed", ["each", 1.5, True])
+def test_complement_graclus_rejects_a_bad_seed(seed):
+    with pytest.raises(ValueError, match="seed must be"):
+        ComplementGraclus(seed=seed)
+
+
 # --------------------------------------------------------------------------- random assignments
 def _dense_batch_data(seed=0):
     g = torch.Generator().manual_seed(seed)

@@ -64,3 +64,12 @@ def test_judge_pairs_by_seed_and_reads_the_interval_against_the_margin():
     at_chance = [dict(r, test_accuracy=0.5) for r in runs if r["model"] in ("graclus", "complement")]
     (row,) = rethinking.judge({"runs": at_chance}, chance={"NCI1": 50.0})
     assert row["verdict"] == "inconclusive" and "chance" in row["reason"]
+
+
+def test_shuffled_models_break_ties_per_pass_and_are_not_precomputed():
+    for name, complement in (("graclus_shuffled", False), ("complement_shuffled", True)):
+        model = rethinking.build(name, "NCI1", 37, 2, max_nodes=30, seed=0)
+        assert len(model.pools) == 2
+        for pool in model.pools:
+            assert pool.seed == "per_pass" and pool.complement is complement and not pool.is_precomputable
+    assert all(p.seed is None for p in rethinking.build("complement", "NCI1", 37, 2, 30, 0).pools)

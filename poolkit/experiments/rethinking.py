@@ -72,7 +72,11 @@ def load(name: str):
 
 
 MODELS = ("graclus", "complement", "diffpool", "random_diffpool", "uniform_random_diffpool",
-          "invariant_random_diffpool", "mincut", "random_mincut", "none")
+          "invariant_random_diffpool", "mincut", "random_mincut", "none",
+          "graclus_shuffled", "complement_shuffled")
+#: The ``*_shuffled`` models break Graclus's ties by a fresh random node order at every
+#: forward pass, as PyG's ``graclus`` (which the paper used) does; ``graclus`` and
+#: ``complement`` break them by node index and are precomputed once per graph.
 
 
 def build(name: str, dataset: str, in_channels: int, out_channels: int, max_nodes: int, seed: int,
@@ -90,6 +94,9 @@ def build(name: str, dataset: str, in_channels: int, out_channels: int, max_node
     elif name == "uniform_random_diffpool":
         pool = "random_diffpool"
         kw["pool_kwargs"] = {"distribution": "uniform", "seed": 10_000 + seed}
+    elif name in ("graclus_shuffled", "complement_shuffled"):
+        pool = name[: -len("_shuffled")]
+        kw["pool_kwargs"] = {"seed": "per_pass"}
     elif name == "invariant_random_diffpool":
         pool = "random_diffpool"
         kw["pool_kwargs"] = {"distribution": "normal", "seed": 10_000 + seed, "invariant": True}
@@ -159,7 +166,7 @@ class PlateauDecay:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", default="NCI1,PROTEINS,IMDB-BINARY")
     parser.add_argument("--models", default="graclus,complement,diffpool,random_diffpool",
-                        help="comma-separated: graclus, complement, diffpool, random_diffpool, mincut, random_mincut, none")
+                        help="comma-separated, from: " + ", ".join(MODELS))
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--patience", type=int, default=50, help="early stopping on validation accuracy")
     parser.add_argument("--batch-size", type=int, default=None, help="default: the paper's per dataset and model")
@@ -208,6 +215,8 @@ def run(args) -> dict:
             "random_diffpool": "fixed N(0, 1) assignment (the paper's N-DiffPool), supervised loss only",
             "uniform_random_diffpool": "fixed U(0, 1) assignment (the paper's U-DiffPool), supervised loss only",
             "random_mincut": "fixed N(0, 1) assignment with MinCutPool's connect (the paper's N-MinCutPool)",
+            "*_shuffled": "Graclus ties broken by a fresh random node order at every forward pass (PyG's graclus), "
+                          "clusters computed on the fly",
             "diffpool": "poolkit.soft DiffPool (S = softmax(MLP(X)) after the convolutions), link + entropy losses weight 1",
         },
         "paper": PAPER, "paper_source": PAPER_SOURCE,
@@ -272,7 +281,7 @@ def run(args) -> dict:
             for mname in models:
                 if (dname, mname, seed) in done:
                     continue
-                family = "graclus" if mname in ("graclus", "complement") else "diffpool"
+                family = "graclus" if mname.split("_shuffled")[0] in ("graclus", "complement") else "diffpool"
                 bs = args.batch_size or PAPER_CONFIGS[family].get(dname, {}).get("batch_size", 64)
                 run_row, _, _ = train_eval(mname, graphs_for(dname, mname), (tr, va, te), seed, dataset=dname, epochs=args.epochs,
                                            batch_size=bs, patience=args.patience, single_conv=args.single_conv,
