@@ -131,6 +131,12 @@ def test_gmpool_tox21_claims_follow_the_intervals():
     assert rows["ngmpool"]["verdict"] == "inconclusive" and rows["ngmpool"]["lo"] < 0 < rows["ngmpool"]["hi"]
     doc["protocol"] = {**proto, "folds": 2}
     assert all(r["verdict"] == "inconclusive" for r in exp.claim_table(doc))
+    # a partial file of the 5-fold protocol: judged only once 3 folds hold every claim's models
+    doc["protocol"] = proto
+    doc["runs"] = [r for r in doc["runs"] if r["fold"] < 2 or (r["fold"] == 2 and r["model"] != "topk")]
+    check = exp.protocol_check(doc)
+    assert not check["ok"] and any("2 of the 5 folds" in r for r in check["reasons"])
+    assert all(r["verdict"] == "inconclusive" for r in exp.claim_table(doc))
 
 
 def test_edge_esol_quick_writes_curves_timing_and_pairs(tmp_path):

@@ -320,6 +320,12 @@ def protocol_check(doc: dict) -> dict:
         reasons.append(f"{kept} of the {FULL_SIZE} filtered molecules")
     if (p.get("folds") or 0) < 3:
         reasons.append(f"{p.get('folds')} fold(s), fewer than 3")
+    else:  # a partial file of a 5-fold run: judge only once 3 folds have every claim's models
+        need = {m for a, b, _ in CLAIMS for m in (a, b)}
+        by = runs_by_model(doc)
+        done = [f for f in range(p["folds"]) if all(f in by.get(m, {}) for m in need)]
+        if len(done) < 3:
+            reasons.append(f"{len(done)} of the {p['folds']} folds run so far for every model of the claims, fewer than 3")
     if p.get("hidden") != 200:
         reasons.append(f"hidden size {p.get('hidden')}, not 200")
     if p.get("dropout", None) not in (0.15,):
