@@ -25,46 +25,10 @@ import argparse
 import json
 import platform
 import statistics
-import sys
 import time
-import types
 from pathlib import Path
 
 import torch
-
-
-def install_torch_scatter_stand_in() -> bool:
-    """Register a pure-PyTorch ``torch_scatter`` unless the real one is importable."""
-    try:
-        import torch_scatter  # noqa: F401
-
-        return False
-    except ImportError:
-        pass
-
-    def _scatter(src, index, dim=-1, out=None, dim_size=None, reduce="sum"):
-        dim = dim if dim >= 0 else src.dim() + dim
-        if index.dim() != src.dim():
-            shape = [1] * src.dim()
-            shape[dim] = -1
-            index = index.view(shape).expand_as(src)
-        red = {"sum": "sum", "add": "sum", "mean": "mean", "min": "amin", "max": "amax", "mul": "prod"}[reduce]
-        if out is None:
-            size = list(src.shape)
-            size[dim] = int(dim_size) if dim_size is not None else (int(index.max()) + 1 if index.numel() else 0)
-            out = src.new_zeros(size)
-            return out.scatter_reduce_(dim, index, src, reduce=red, include_self=False)
-        return out.scatter_reduce_(dim, index, src, reduce=red, include_self=True)
-
-    mod = types.ModuleType("torch_scatter")
-    mod.scatter = _scatter
-    mod.scatter_add = lambda src, index, dim=-1, out=None, dim_size=None: _scatter(src, index, dim, out, dim_size, "sum")
-    mod.scatter_mul = lambda src, index, dim=-1, out=None, dim_size=None: _scatter(src, index, dim, out, dim_size, "mul")
-    mod.scatter_min = lambda src, index, dim=-1, out=None, dim_size=None: (_scatter(src, index, dim, out, dim_size, "min"), None)
-    mod.scatter_max = lambda src, index, dim=-1, out=None, dim_size=None: (_scatter(src, index, dim, out, dim_size, "max"), None)
-    mod.__version__ = "stand-in"
-    sys.modules["torch_scatter"] = mod
-    return True
 
 
 def default_root() -> str:
@@ -103,6 +67,8 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
+    from poolkit.testing import install_torch_scatter_stand_in
+
     stand_in = install_torch_scatter_stand_in()
     from torch_geometric.data import Batch
 

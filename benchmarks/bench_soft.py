@@ -29,7 +29,6 @@ import platform
 import statistics
 import sys
 import time
-import types
 from pathlib import Path
 
 import torch
@@ -41,33 +40,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 # --------------------------------------------------------------------------- peers
-def _torch_scatter_stand_in() -> bool:
-    """Register a minimal ``torch_scatter`` when the compiled one is missing."""
-    try:
-        import torch_scatter  # noqa: F401
-        return False
-    except ImportError:
-        pass
-    from torch_geometric.utils import scatter as pyg_scatter
-
-    mod = types.ModuleType("torch_scatter")
-
-    def scatter(src, index, dim=0, out=None, dim_size=None, reduce="sum"):
-        return pyg_scatter(src, index, dim=dim, dim_size=dim_size, reduce=reduce)
-
-    def unavailable(*args, **kwargs):
-        raise NotImplementedError("not provided by the torch_scatter stand-in")
-
-    mod.scatter = scatter
-    mod.scatter_max = mod.scatter_min = mod.scatter_mul = unavailable
-    mod.scatter_add = lambda src, index, dim=0, out=None, dim_size=None: scatter(src, index, dim, None, dim_size, "sum")
-    mod.__version__ = "stand-in"
-    sys.modules["torch_scatter"] = mod
-    return True
-
-
 def load_tgp():
-    stand_in = _torch_scatter_stand_in()
+    from poolkit.testing import install_torch_scatter_stand_in
+
+    stand_in = install_torch_scatter_stand_in()
     try:
         import tgp
         from tgp import poolers
