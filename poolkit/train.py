@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+import itertools
 import os
 import random
 import time
@@ -80,9 +81,9 @@ def module_device(model, default=None) -> torch.device:
     for a model that has neither. ``evaluate`` runs where the model is, so a model trained
     on CUDA and one moved back with ``model.cpu()`` are both evaluated without a device
     argument."""
-    for t in (*getattr(model, "parameters", lambda: ())(), *getattr(model, "buffers", lambda: ())()):
-        return t.device
-    return get_device(default)
+    tensors = itertools.chain(getattr(model, "parameters", tuple)(), getattr(model, "buffers", tuple)())
+    first = next(tensors, None)
+    return first.device if first is not None else get_device(default)
 
 
 # --------------------------------------------------------------------------- metrics

@@ -235,8 +235,8 @@ def run(args) -> dict:
     commands = command_history(old, command)
 
     def save(complete: bool):
-        complete = complete and all((m, f) in {(r["model"], int(r["fold"])) for r in runs}
-                                    for m in all_models for f in range(args.folds))
+        have = {(r["model"], int(r["fold"])) for r in runs}
+        complete = complete and all((m, f) in have for m in all_models for f in range(args.folds))
         extra = {"experiment": "gmpool_tox21", "format": 2, "protocol": proto, "metric": "test ROC-AUC",
                  "paper": {k: {"mean": m, "std": s} for k, (m, s) in PAPER.items()},
                  "summary_by_model": summary_by_model(runs), "complete": complete, "models": all_models,

@@ -44,6 +44,7 @@ from torch_geometric.utils import to_dense_batch
 from .. import ablations as _abl
 from ..one_over_k import pyramid_level
 from ..src import check_positive_int, check_ratio, get_pooler
+from ..train import module_device
 
 __all__ = ["RethinkingNet", "GlobalPoolNet", "paper_model", "POOLS", "PAPER_CONFIGS", "layer_homogeneity",
            "PrecomputeClusters",
@@ -360,7 +361,7 @@ class HomogeneityTracker:
 
     @torch.no_grad()
     def _measure(self, model, epoch):
-        data = self.data.to(next(model.parameters()).device)
+        data = self.data.to(module_device(model))
         acts = record_activations(model, data)
         row = {"epoch": epoch}
         for a in acts:
