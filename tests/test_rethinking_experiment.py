@@ -73,3 +73,41 @@ def test_shuffled_models_break_ties_per_pass_and_are_not_precomputed():
         for pool in model.pools:
             assert pool.seed == "per_pass" and pool.complement is complement and not pool.is_precomputable
     assert all(p.seed is None for p in rethinking.build("complement", "NCI1", 37, 2, 30, 0).pools)
+
+
+def test_merge_joins_the_runs_of_two_processes_without_rerunning(tmp_path):
+    # Two processes resume from the same file on two cores; --merge joins what each added.
+    base = ["rethinking", "--datasets", "MUTAG", "--limit", "40", "--epochs", "2", "--patience", "5",
+            "--batch-size", "16", "--device", "cpu", "--seeds", "0"]
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    assert cli.main(base + ["--models", "graclus", "--out", str(a)]) == 0
+    b.write_text(a.read_text())
+    assert cli.main(base + ["--models", "none", "--out", str(b), "--resume"]) == 0
+    assert cli.main(base + ["--models", "uniform_random_diffpool", "--out", str(a), "--resume"]) == 0
+    before_a, before_b = json.loads(a.read_text()), json.loads(b.read_text())
+    assert cli.main(base + ["--models", "graclus,none,uniform_random_diffpool", "--out", str(a), "--resume",
+                            "--merge", str(b)]) == 0
+    merged = json.loads(a.read_text())
+    assert [r["model"] for r in merged["runs"]] == ["graclus", "uniform_random_diffpool", "none"]
+    assert merged["runs"][:2] == before_a["runs"] and merged["runs"][2] == before_b["runs"][1]  # not re-run
+    assert set(merged["summary"]["MUTAG"]) == {"graclus", "none", "uniform_random_diffpool"}
+    assert merged["commands"][:3] == before_a["commands"][:2] + [before_b["commands"][1]]
+    assert merged["merged"][0]["runs_added"] == 1
+    own_b = before_b["wall_seconds"] - before_b["resumed_from"]["wall_seconds"]
+    assert merged["merged"][0]["wall_seconds"] == pytest.approx(own_b)
+    assert merged["wall_seconds"] >= before_a["wall_seconds"] + own_b
+    with pytest.raises(ValueError, match="other settings.*epochs"):      # runs that could not be paired
+        cli.main(base + ["--models", "none", "--out", str(b), "--resume", "--merge", str(_other(a, tmp_path))])
+    with pytest.raises(FileNotFoundError, match="no results file"):
+        cli.main(base + ["--models", "none", "--out", str(a), "--resume", "--merge", str(tmp_path / "missing.json")])
+    with pytest.raises(ValueError, match="give --resume"):
+        cli.main(base + ["--models", "none", "--out", str(tmp_path / "d.json"), "--merge", str(b)])
+
+
+def _other(path, tmp_path):
+    """A copy of the results file ``path`` that claims another number of epochs."""
+    doc = json.loads(path.read_text())
+    doc["protocol"]["epochs"] = 3
+    out = tmp_path / "other.json"
+    out.write_text(json.dumps(doc))
+    return out

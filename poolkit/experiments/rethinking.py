@@ -177,6 +177,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="recompute the Graclus/Complement clusters at every forward pass (same function, slower)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the runs already in --out and do only the missing (dataset, model, seed) runs")
+    parser.add_argument("--merge", nargs="+", default=(), metavar="FILE",
+                        help="with --resume: also keep the runs of these results files (made with the same settings, "
+                             "for example by a second process on another core) and record their commands")
 
 
 def _summary(values):
@@ -236,12 +239,31 @@ def run(args) -> dict:
                                   "protocol": old.get("protocol")}
         result["commands"] = command_history(old, result["command"])
         done = {(r["dataset"], r["model"], r["seed"]) for r in result["runs"]}
+    if getattr(args, "merge", ()) and old is None:
+        raise ValueError("--merge adds runs to the file that --resume continues: give --resume and an existing --out")
+    for other_path in getattr(args, "merge", ()):
+        other = resume_from(other_path, result["protocol"], ("split", "optimizer", "early_stopping", "epochs",
+                                                             "batch_size", "limit", "precomputed_clusters"))
+        if other is None:
+            raise FileNotFoundError(f"--merge: no results file at {other_path}")
+        new_runs = [r for r in other.get("runs", []) if r.get("single_conv", False) == bool(args.single_conv)
+                    and (r["dataset"], r["model"], r["seed"]) not in done]
+        result["runs"] += new_runs
+        done |= {(r["dataset"], r["model"], r["seed"]) for r in new_runs}
+        seen = set(result["commands"])
+        result["commands"][-1:-1] = [c for c in command_history(other, "")[:-1] if c not in seen]
+        # the other process's own time: its file's total less what it had resumed from
+        own = (other.get("wall_seconds") or 0.0) - ((other.get("resumed_from") or {}).get("wall_seconds") or 0.0)
+        result.setdefault("merged", []).append({"file": str(other_path), "runs_added": len(new_runs),
+                                                "wall_seconds": own})
+    if old is not None:
         for r in result["runs"]:
             accs = [q["test_accuracy"] for q in result["runs"] if (q["dataset"], q["model"]) == (r["dataset"], r["model"])]
             result["summary"].setdefault(r["dataset"], {})[r["model"]] = _summary(accs)
 
     def save():
         prev = (result.get("resumed_from") or {}).get("wall_seconds") or 0.0
+        prev += sum(m["wall_seconds"] for m in result.get("merged", []))  # summed over processes, as resuming does
         result["wall_seconds"] = time.time() - t_start + prev
         tmp = out_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(result, indent=1))
