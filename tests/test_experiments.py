@@ -19,6 +19,18 @@ def test_summarize_matches_numpy():
     assert common.summarize([{"acc": 0.5}])["acc"]["std"] == 0.0
 
 
+def test_command_line_is_the_command_as_typed(monkeypatch):
+    from poolkit.experiments.common import command_line
+
+    monkeypatch.setattr(sys, "argv", ["python -m poolkit.experiments", "rethinking", "--models", "a,b", "--seeds", "0", "1"])
+    assert command_line("rethinking") == "python -m poolkit.experiments rethinking --models a,b --seeds 0 1"
+    monkeypatch.setattr(sys, "argv", ["rethinking.py", "--out", "my results.json"])  # run as its own module
+    assert command_line("rethinking", env="OMP_NUM_THREADS=1") == (
+        "OMP_NUM_THREADS=1 python -m poolkit.experiments rethinking --out 'my results.json'")
+    monkeypatch.setattr(sys, "argv", ["x"])
+    assert command_line("edge_esol") == "python -m poolkit.experiments edge_esol"
+
+
 def test_write_and_table(tmp_path):
     runs = [{"seed": 0, "test_accuracy": 0.80}, {"seed": 1, "test_accuracy": 0.84}]
     path = common.write_results("toy", runs, {"lr": 0.01}, out=tmp_path / "toy.json", wall_seconds=1.5)

@@ -20,12 +20,13 @@ import math
 import os
 import pkgutil
 import platform
+import shlex
 import sys
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 __all__ = ["write_results", "load_results", "summarize", "results_table", "list_experiments", "versions",
-           "device_name", "format_mean_std"]
+           "device_name", "format_mean_std", "command_line", "command_history", "resume_from"]
 
 _NOT_EXPERIMENTS = {"common", "__main__"}
 
@@ -100,6 +101,16 @@ def resume_from(out: Union[str, os.PathLike], protocol: Mapping, same: Sequence[
         raise ValueError(f"--resume: {path} was made with other settings ({', '.join(diff)}); "
                          "use another --out or the same settings")
     return old
+
+
+def command_line(name: str, env: str = "") -> str:
+    """The command that is running experiment ``name``, as typed: ``python -m
+    poolkit.experiments NAME ARGS`` (``env``, such as ``"OMP_NUM_THREADS=1"``, goes first),
+    whether it was started through ``poolkit.experiments`` or as its own module."""
+    argv = list(sys.argv[1:])
+    if argv and argv[0] == name:
+        argv = argv[1:]
+    return ((env + " ") if env else "") + "python -m poolkit.experiments " + name + (" " + shlex.join(argv) if argv else "")
 
 
 def command_history(old: Optional[Mapping], command: str) -> List[str]:

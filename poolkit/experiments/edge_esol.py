@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from .common import command_history, resume_from
+from .common import command_history, command_line, resume_from
 
 # Paper, Table 1 (ESOL RMSE, mean ± std over 5 random splits).
 PAPER = {
@@ -224,13 +223,6 @@ def train_run(name: str, seed: int, sets, make_model: Callable, task: str, monit
     }
 
 
-def command_line(name: str) -> str:
-    """The command that made this run, as typed (``OMP_NUM_THREADS=1 python -m ...``)."""
-    argv = list(sys.argv[1:])
-    if argv and argv[0] == name:
-        argv = argv[1:]
-    return "OMP_NUM_THREADS=1 python -m poolkit.experiments " + name + (" " + shlex.join(argv) if argv else "")
-
 
 def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, protocol: dict, paper: dict,
                  scale_targets: bool) -> dict:
@@ -258,7 +250,7 @@ def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, proto
     runs: List[dict] = []
     timing: List[dict] = []
     out = args.out or f"results/{name}.json"
-    command = command_line(name)
+    command = command_line(name, env="OMP_NUM_THREADS=1")
     commands = [command]
     wall_before = 0.0
     old = resume_from(out, protocol, ("data", "split", "lr", "batch_size", "max_epochs", "patience",

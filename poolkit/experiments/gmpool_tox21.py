@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -201,7 +200,7 @@ def run(args) -> dict:
     from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 
     from ..train import evaluate, fit, get_device, set_seed
-    from .common import command_history, resume_from, write_results
+    from .common import command_history, command_line, resume_from, write_results
 
     if getattr(args, "quick", False):
         _apply_quick(args)
@@ -218,8 +217,7 @@ def run(args) -> dict:
     proto = protocol(args, info)
     splitter = StratifiedShuffleSplit(n_splits=args.folds, test_size=0.1, random_state=args.seed)
     runs = []
-    command = "python -m poolkit.experiments gmpool_tox21 " + " ".join(
-        sys.argv[2:] if sys.argv[1:2] == ["gmpool_tox21"] else sys.argv[1:])
+    command = command_line("gmpool_tox21")
     old = None
     if getattr(args, "resume", False) and args.out:
         old = resume_from(args.out, proto, ("data", "folds", "split", "max_epochs", "patience", "batch_size", "lr",

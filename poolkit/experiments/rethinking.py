@@ -30,14 +30,13 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .common import command_history, resume_from
+from .common import command_history, command_line, resume_from
 
 PAPER = {
     "NCI1": {"graclus": (80.1, 1.6), "complement": (80.2, 1.4), "diffpool": (76.9, None),
@@ -207,7 +206,7 @@ def run(args) -> dict:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     result = {
         "experiment": "rethinking",
-        "command": "python -m poolkit.experiments rethinking " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["rethinking"] else sys.argv[1:]),
+        "command": command_line("rethinking"),
         "protocol": {
             "split": "random 80/10/10 per seed (poolkit.data.random_split)",
             "optimizer": "Adam lr 1e-3, halved after 10 epochs without validation-accuracy improvement, min 1e-5",
