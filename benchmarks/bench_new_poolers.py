@@ -1,5 +1,5 @@
-"""Speed of the poolers added with NoPool, Just Balance, ASAPool, edge contraction, MaxCutPool
-and BN-Pool, each against its fastest peer (PyG and/or torch-geometric-pool, tgp).
+"""Speed of the poolers added with NoPool, Just Balance, ASAPool, edge contraction, MaxCutPool,
+BN-Pool and HOSC, each against its fastest peer (PyG and/or torch-geometric-pool, tgp).
 
 Every implementation gets the same batch and the same weights and runs forward + backward
 (the pooled features, the pooled adjacency of dense poolers and every auxiliary loss summed
@@ -18,7 +18,9 @@ Peers: ``nopool`` tgp ``NoPool``; ``just_balance`` tgp ``JustBalancePooling``; `
 ``ASAPooling`` (tgp's ``ASAPooling`` connects the kept nodes' induced subgraph instead of
 ``Sᵀ Â S``, a different operator, so it is timed but not a peer); ``edge_contraction`` PyG
 ``EdgePooling`` and tgp ``EdgeContractionPooling``; ``maxcut`` tgp ``MaxCutPooling``;
-``bnpool`` tgp ``BNPool`` (training mode for both: a Beta sample per call).
+``bnpool`` tgp ``BNPool`` (training mode for both: a Beta sample per call); ``hosc`` tgp
+``HOSCPooling`` (its motif adjacency is :math:`A^3`, ours :math:`(AA) \odot A`: one dense
+product fewer, the same order of cost).
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ from bench_score import install_torch_scatter_standin, make_batch  # noqa: E402
 
 from poolkit.one_over_k import EdgeContractionPooling, MaxCutPool  # noqa: E402
 from poolkit.score import ASAPooling  # noqa: E402
-from poolkit.soft import BNPool, JustBalancePool, to_dense_inputs  # noqa: E402
+from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs  # noqa: E402
 from poolkit.src import NoPool  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -103,8 +105,8 @@ def build(name, f, k, device, tgp):
                 return _total(out.x, out.edge_weight, *out.loss.values())
 
             impls["tgp"] = (t, theirs)
-    elif name in ("just_balance", "bnpool"):
-        ours = JustBalancePool(f, k) if name == "just_balance" else BNPool(f, k)
+    elif name in ("just_balance", "bnpool", "hosc"):
+        ours = {"just_balance": JustBalancePool, "bnpool": BNPool, "hosc": HOSCPool}[name](f, k)
 
         def mine(x, ei, b, d, ours=ours):
             xd, adj, mask = d
@@ -113,7 +115,8 @@ def build(name, f, k, device, tgp):
 
         impls["poolkit"] = (ours, mine)
         if tgp is not None:
-            t = tgp.JustBalancePooling(in_channels=f, k=k) if name == "just_balance" else tgp.BNPool(in_channels=f, k=k)
+            t = {"just_balance": tgp.JustBalancePooling, "bnpool": tgp.BNPool,
+                 "hosc": tgp.HOSCPooling}[name](in_channels=f, k=k)
             with torch.no_grad():
                 t.selector.mlp.lins[0].weight.copy_(ours.mlp[0].weight)
                 t.selector.mlp.lins[0].bias.copy_(ours.mlp[0].bias)
@@ -150,7 +153,8 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--poolers", nargs="*", default=["nopool", "just_balance", "asap", "edge_contraction", "maxcut", "bnpool"])
+    p.add_argument("--poolers", nargs="*", default=["nopool", "just_balance", "asap", "edge_contraction", "maxcut", "bnpool",
+                                                          "hosc"])
     p.add_argument("--out", default=str(RESULTS / "new_poolers.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -172,7 +176,7 @@ def main(argv=None):
         for name in args.poolers:
             torch.manual_seed(0)
             impls = build(name, cfg["F"], cfg["K"], device, tgp)
-            d = dense if name in ("just_balance", "bnpool") else None
+            d = dense if name in ("just_balance", "bnpool", "hosc") else None
             for m, fn in impls.values():  # warm-up
                 run_once(m, fn, x, ei, b, d)
             times = {k: [] for k in impls}
