@@ -224,3 +224,21 @@ def test_a_newly_registered_pooler_enters_the_report_card_without_being_named():
     finally:
         src._REGISTRY.pop("_test_identity")
     assert "_test_identity" not in ev.report_card([]).index
+
+
+def test_resume_runs_only_the_poolers_the_file_lacks(tmp_path):
+    from poolkit.experiments import __main__ as cli
+
+    out = tmp_path / "ev.json"
+    base = ["evaluation", "--quick", "--seeds", "0", "--device", "cpu", "--out", str(out)]
+    assert cli.main(base + ["--poolers", "nopool,topk"]) == 0
+    first = json.loads(out.read_text())
+    assert cli.main(base + ["--poolers", "nopool,topk,graclus", "--resume"]) == 0
+    second = json.loads(out.read_text())
+    assert [r["name"] for r in second["runs"]] == ["nopool", "topk", "graclus"]
+    assert second["runs"][:2] == first["runs"]                       # kept, not rerun
+    assert [c for c in second["cost"] if c["name"] != "graclus"] == first["cost"]
+    assert {c["name"] for c in second["cost"]} == {"nopool", "topk", "graclus"}
+    assert len(second["commands"]) == 2 and second["resumed_from"]["poolers"] == ["nopool", "topk"]
+    with pytest.raises(ValueError, match="other settings.*seeds"):
+        cli.main(base[:3] + ["1"] + base[4:] + ["--poolers", "graclus", "--resume"])

@@ -44,6 +44,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)))
     parser.add_argument("--time-cap", type=float, default=5.0, help="seconds per step above which a size is skipped")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the poolers that --out already holds (made with the same protocol and seeds) "
+                             "and run only the others, such as poolers registered since")
 
 
 def run(args) -> dict:
@@ -62,8 +65,17 @@ def run(args) -> dict:
     mean_nodes = sum(g.num_nodes for g in pairs) / len(pairs)
     k_pairs = max(2, round(args.pair_ratio * mean_nodes))
     k_clouds = max(2, round(args.ratio * sum(d.num_nodes for d in clouds) / len(clouds)))
-    runs = []
-    for name in names:
+    protocol = (f"{pairs_n} WL pairs (20-28 nodes), {epochs} epochs; autoencoder {steps} steps on ring/grid/mesh/"
+                f"torus/molecule (size {csize}); k = round(ratio * mean nodes) = {k_pairs} (pairs, "
+                f"ratio {args.pair_ratio}), {k_clouds} (clouds, ratio {args.ratio}); cost on 2-D lattices N in {sizes}, k = ceil(N/4), 16 features, "
+                f"time cap {args.time_cap} s per step; {args.threads} thread(s)")
+    kept_runs, kept_cost, history = [], [], {}
+    if getattr(args, "resume", False):
+        kept_runs, kept_cost, history = _resume(args.out, protocol, list(args.seeds), names)
+    done = {r["name"] for r in kept_runs}
+    todo = [n for n in names if n not in done]
+    runs = list(kept_runs)
+    for name in todo:
         for seed in args.seeds:
             r = ev.evaluate_pooler(name, pairs, clouds, pair_epochs=epochs, ae_steps=steps, k=k_pairs,
                                    ratio=args.ratio, seed=seed, ae_k=k_clouds, pair_ratio=args.pair_ratio)
@@ -77,13 +89,36 @@ def run(args) -> dict:
                   f"spectral {flat.get('spectral_mean', float('nan')):.3f}, "
                   f"reconstruction {flat.get('reconstruction_mean', float('nan')):.3f} "
                   f"({flat['seconds']:.1f} s) {flat.get('error', '')}", file=sys.stderr, flush=True)
-    cost = ev.cost_sweep(names, sizes, ratio=args.ratio, repeats=3, time_cap=args.time_cap, device=args.device,
+    cost = kept_cost + ev.cost_sweep(todo, sizes, ratio=args.ratio, repeats=3, time_cap=args.time_cap, device=args.device,
                          progress=lambda c: print(f"cost {c['name']:20s} N={c['num_nodes']:5d} "
                                                   f"{c['seconds'] * 1e3:9.1f} ms {c.get('peak_mb', math.nan):9.1f} MB",
                                                   file=sys.stderr, flush=True))
-    protocol = (f"{pairs_n} WL pairs (20-28 nodes), {epochs} epochs; autoencoder {steps} steps on ring/grid/mesh/"
-                f"torus/molecule (size {csize}); k = round(ratio * mean nodes) = {k_pairs} (pairs, "
-                f"ratio {args.pair_ratio}), {k_clouds} (clouds, ratio {args.ratio}); cost on 2-D lattices N in {sizes}, k = ceil(N/4), 16 features, "
-                f"time cap {args.time_cap} s per step; {args.threads} thread(s)")
-    return {"runs": runs, "config": {"poolers": names, "sizes": sizes, "k_pairs": k_pairs, "k_clouds": k_clouds},
+    return {**history, "runs": runs, "config": {"poolers": names, "sizes": sizes, "k_pairs": k_pairs, "k_clouds": k_clouds},
             "cost": cost, "protocol": protocol, "threads": args.threads}
+
+
+def _resume(out, protocol: str, seeds: list, names: list):
+    """The runs and cost rows of the poolers in ``names`` that the results file ``out`` holds,
+    and its history (``commands``, ``resumed_from``); nothing when there is no file.
+    Raises ``ValueError`` when the file was made with another protocol or other seeds."""
+    import json
+    from pathlib import Path
+
+    from .common import command_history, command_line
+
+    path = Path(out)
+    if not path.exists():
+        return [], [], {}
+    old = json.loads(path.read_text())
+    diff = [k for k, a, b in (("protocol", old.get("protocol"), protocol),
+                              ("seeds", old.get("config", {}).get("seeds"), seeds)) if a != b]
+    if diff:
+        raise ValueError(f"--resume: {path} was made with other settings ({', '.join(diff)}); "
+                         "use another --out or the same settings")
+    keep = set(names)
+    runs = [r for r in old.get("runs", []) if r.get("name") in keep]
+    cost = [c for c in old.get("cost", []) if c.get("name") in keep and c.get("name") in {r["name"] for r in runs}]
+    history = {"commands": command_history(old, command_line("evaluation")),
+               "resumed_from": {"created": old.get("created"), "wall_seconds": old.get("wall_seconds"),
+                                "poolers": sorted({r["name"] for r in runs})}}
+    return runs, cost, history
