@@ -1,6 +1,7 @@
 """The rethinking reproduction: per-epoch curves, both random DiffPool variants, resuming."""
 import json
 import os
+import time
 
 import pytest
 
@@ -96,6 +97,13 @@ def test_merge_joins_the_runs_of_two_processes_without_rerunning(tmp_path):
     own_b = before_b["wall_seconds"] - before_b["resumed_from"]["wall_seconds"]
     assert merged["merged"][0]["wall_seconds"] == pytest.approx(own_b)
     assert merged["wall_seconds"] >= before_a["wall_seconds"] + own_b
+    # a later resume keeps the record of the merge without counting its time twice
+    t0 = time.perf_counter()
+    assert cli.main(base + ["--models", "graclus", "--out", str(a), "--resume"]) == 0
+    elapsed = time.perf_counter() - t0
+    later = json.loads(a.read_text())
+    assert later["merged"] == [dict(merged["merged"][0], by_earlier_command=True)]
+    assert 0 <= later["wall_seconds"] - merged["wall_seconds"] <= elapsed
     with pytest.raises(ValueError, match="other settings.*epochs"):      # runs that could not be paired
         cli.main(base + ["--models", "none", "--out", str(b), "--resume", "--merge", str(_other(a, tmp_path))])
     with pytest.raises(FileNotFoundError, match="no results file"):

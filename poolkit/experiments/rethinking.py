@@ -238,6 +238,7 @@ def run(args) -> dict:
                                   "protocol": old.get("protocol")}
         result["commands"] = command_history(old, result["command"])
         done = {(r["dataset"], r["model"], r["seed"]) for r in result["runs"]}
+        result["merged"] = [dict(m, by_earlier_command=True) for m in old.get("merged", [])]
     if getattr(args, "merge", ()) and old is None:
         raise ValueError("--merge adds runs to the file that --resume continues: give --resume and an existing --out")
     for other_path in getattr(args, "merge", ()):
@@ -262,7 +263,8 @@ def run(args) -> dict:
 
     def save():
         prev = (result.get("resumed_from") or {}).get("wall_seconds") or 0.0
-        prev += sum(m["wall_seconds"] for m in result.get("merged", []))  # summed over processes, as resuming does
+        # summed over processes, as resuming does; earlier merges are already in the old total
+        prev += sum(m["wall_seconds"] for m in result.get("merged", []) if not m.get("by_earlier_command"))
         result["wall_seconds"] = time.time() - t_start + prev
         tmp = out_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(result, indent=1))
