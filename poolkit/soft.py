@@ -739,6 +739,13 @@ def triangle_motif_adjacency(adj: Tensor) -> Tensor:
     return (a @ a) * a
 
 
+def _check_alpha(alpha) -> float:
+    """HOSC's weight of the motif cut as a float, or ``ValueError`` outside [0, 1]."""
+    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    return float(alpha)
+
+
 def hosc_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction: str = "mean",
                 adj_pool: Optional[Tensor] = None, alpha: float = 0.5) -> Dict[str, Tensor]:
     r"""HOSC: ``cut`` :math:`= (1-\alpha)\,\mathcal{L}_1 + \alpha\,\mathcal{L}_M`, the MinCut
@@ -754,12 +761,10 @@ def hosc_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, reduction
     Every value of the dict is a loss to add, so the two cuts come combined; for either part
     alone call :func:`mincut_losses` on ``A`` or on :math:`A_M`.
     """
-    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+    alpha = _check_alpha(alpha)
     first = mincut_losses(adj, s, mask, "none", adj_pool)
-    motif = mincut_losses(triangle_motif_adjacency(adj if adj.dim() == 3 else adj.unsqueeze(0)),
-                          s if s.dim() == 3 else s.unsqueeze(0), mask, "none")["cut"]
-    cut = (1 - float(alpha)) * first["cut"] + float(alpha) * motif
+    motif = mincut_losses(triangle_motif_adjacency(adj), s, mask, "none")["cut"]
+    cut = (1 - alpha) * first["cut"] + alpha * motif
     return {"cut": _reduce(cut, reduction), "ortho": _reduce(first["ortho"], reduction)}
 
 
@@ -792,10 +797,9 @@ class HOSCPool(DenseSoftPool):
 
     def __init__(self, in_channels: int, k: int, hidden_channels=None, dropout: float = 0.0, assign: str = "mlp",
                  alpha: float = 0.5):
-        if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0.0 <= float(alpha) <= 1.0:
-            raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+        alpha = _check_alpha(alpha)
         super().__init__(in_channels, k, hidden_channels, dropout, assign)
-        self.alpha = float(alpha)
+        self.alpha = alpha
 
     def losses(self, adj: Tensor, so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
         return hosc_losses(adj, so.s, so.mask, adj_pool=adj_pool, alpha=self.alpha)

@@ -84,18 +84,22 @@ def summarize(runs: Sequence[Mapping], skip: Iterable[str] = ("seed", "fold")) -
     return out
 
 
-def resume_from(out: Union[str, os.PathLike], protocol: Mapping, same: Sequence[str],
+def resume_from(out: Union[str, os.PathLike], protocol: Union[Mapping, str], same: Optional[Sequence[str]],
                 config: Optional[Mapping] = None, same_config: Sequence[str] = ()) -> Optional[dict]:
     """The results file ``out`` that ``--resume`` continues, or ``None`` when there is none.
 
     Raises ``ValueError`` when the file was made with other settings: any key of ``same``
-    that differs between its ``protocol`` and ``protocol``, or of ``same_config`` between its
+    that differs between its ``protocol`` and ``protocol`` (with ``same=None``, the two
+    protocols as a whole), or of ``same_config`` between its
     ``config`` and ``config``. Runs with other settings cannot be paired with new ones."""
     path = Path(out)
     if not path.exists():
         return None
     old = json.loads(path.read_text())
-    diff = [k for k in same if old.get("protocol", {}).get(k) != protocol.get(k)]
+    if same is None:  # a protocol that is one description (a string): it must be equal as a whole
+        diff = ["protocol"] if old.get("protocol") != protocol else []
+    else:
+        diff = [k for k in same if old.get("protocol", {}).get(k) != protocol.get(k)]
     diff += [k for k in same_config if old.get("config", {}).get(k) != (config or {}).get(k)]
     if diff:
         raise ValueError(f"--resume: {path} was made with other settings ({', '.join(diff)}); "

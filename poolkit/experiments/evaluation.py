@@ -101,24 +101,16 @@ def _resume(out, protocol: str, seeds: list, names: list):
     """The runs and cost rows of the poolers in ``names`` that the results file ``out`` holds,
     and its history (``commands``, ``resumed_from``); nothing when there is no file.
     Raises ``ValueError`` when the file was made with another protocol or other seeds."""
-    import json
-    from pathlib import Path
+    from .common import command_history, command_line, resume_from
 
-    from .common import command_history, command_line
-
-    path = Path(out)
-    if not path.exists():
+    old = resume_from(out, protocol, None, config={"seeds": seeds}, same_config=("seeds",))
+    if old is None:
         return [], [], {}
-    old = json.loads(path.read_text())
-    diff = [k for k, a, b in (("protocol", old.get("protocol"), protocol),
-                              ("seeds", old.get("config", {}).get("seeds"), seeds)) if a != b]
-    if diff:
-        raise ValueError(f"--resume: {path} was made with other settings ({', '.join(diff)}); "
-                         "use another --out or the same settings")
     keep = set(names)
     runs = [r for r in old.get("runs", []) if r.get("name") in keep]
-    cost = [c for c in old.get("cost", []) if c.get("name") in keep and c.get("name") in {r["name"] for r in runs}]
+    have = {r["name"] for r in runs}
+    cost = [c for c in old.get("cost", []) if c.get("name") in have]
     history = {"commands": command_history(old, command_line("evaluation")),
                "resumed_from": {"created": old.get("created"), "wall_seconds": old.get("wall_seconds"),
-                                "poolers": sorted({r["name"] for r in runs})}}
+                                "poolers": sorted(have)}}
     return runs, cost, history

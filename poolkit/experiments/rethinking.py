@@ -181,6 +181,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "for example by a second process on another core) and record their commands")
 
 
+#: The protocol entries that runs must share to be kept by ``--resume`` or joined by ``--merge``.
+SAME_PROTOCOL = ("split", "optimizer", "early_stopping", "epochs", "batch_size", "limit", "precomputed_clusters")
+
+
 def _summary(values):
     """Mean, sample standard deviation (``ddof=1``) and n, in percent."""
     from ..stats import summary
@@ -230,8 +234,7 @@ def run(args) -> dict:
     result["commands"] = [result["command"]]
 
     done = set()
-    old = resume_from(out_path, result["protocol"], ("split", "optimizer", "early_stopping", "epochs", "batch_size",
-                                                     "limit", "precomputed_clusters")) if getattr(args, "resume", False) else None
+    old = resume_from(out_path, result["protocol"], SAME_PROTOCOL) if getattr(args, "resume", False) else None
     if old is not None:
         result["runs"] = [r for r in old.get("runs", []) if r.get("single_conv", False) == bool(args.single_conv)]
         result["resumed_from"] = {"command": old.get("command"), "wall_seconds": old.get("wall_seconds"),
@@ -242,8 +245,7 @@ def run(args) -> dict:
     if getattr(args, "merge", ()) and old is None:
         raise ValueError("--merge adds runs to the file that --resume continues: give --resume and an existing --out")
     for other_path in getattr(args, "merge", ()):
-        other = resume_from(other_path, result["protocol"], ("split", "optimizer", "early_stopping", "epochs",
-                                                             "batch_size", "limit", "precomputed_clusters"))
+        other = resume_from(other_path, result["protocol"], SAME_PROTOCOL)
         if other is None:
             raise FileNotFoundError(f"--merge: no results file at {other_path}")
         new_runs = [r for r in other.get("runs", []) if r.get("single_conv", False) == bool(args.single_conv)
