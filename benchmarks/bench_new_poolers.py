@@ -46,6 +46,9 @@ from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs  # n
 from poolkit.src import NoPool  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: The dense soft poolers timed on the padded batch: ours, and the name of tgp's peer.
+DENSE = {"just_balance": (JustBalancePool, "JustBalancePooling"), "bnpool": (BNPool, "BNPool"),
+         "hosc": (HOSCPool, "HOSCPooling")}
 warnings.filterwarnings("ignore")
 
 
@@ -105,8 +108,8 @@ def build(name, f, k, device, tgp):
                 return _total(out.x, out.edge_weight, *out.loss.values())
 
             impls["tgp"] = (t, theirs)
-    elif name in ("just_balance", "bnpool", "hosc"):
-        ours = {"just_balance": JustBalancePool, "bnpool": BNPool, "hosc": HOSCPool}[name](f, k)
+    elif name in DENSE:
+        ours = DENSE[name][0](f, k)
 
         def mine(x, ei, b, d, ours=ours):
             xd, adj, mask = d
@@ -115,8 +118,7 @@ def build(name, f, k, device, tgp):
 
         impls["poolkit"] = (ours, mine)
         if tgp is not None:
-            t = {"just_balance": tgp.JustBalancePooling, "bnpool": tgp.BNPool,
-                 "hosc": tgp.HOSCPooling}[name](in_channels=f, k=k)
+            t = getattr(tgp, DENSE[name][1])(in_channels=f, k=k)
             with torch.no_grad():
                 t.selector.mlp.lins[0].weight.copy_(ours.mlp[0].weight)
                 t.selector.mlp.lins[0].bias.copy_(ours.mlp[0].bias)
@@ -176,7 +178,7 @@ def main(argv=None):
         for name in args.poolers:
             torch.manual_seed(0)
             impls = build(name, cfg["F"], cfg["K"], device, tgp)
-            d = dense if name in ("just_balance", "bnpool", "hosc") else None
+            d = dense if name in DENSE else None
             for m, fn in impls.values():  # warm-up
                 run_once(m, fn, x, ei, b, d)
             times = {k: [] for k in impls}
