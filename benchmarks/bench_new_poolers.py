@@ -1,5 +1,5 @@
 """Speed of the poolers added with NoPool, Just Balance, ASAPool, edge contraction, MaxCutPool,
-BN-Pool and HOSC, each against its fastest peer (PyG and/or torch-geometric-pool, tgp).
+BN-Pool, HOSC and PANPool, each against its fastest peer (PyG and/or torch-geometric-pool, tgp).
 
 Every implementation gets the same batch and the same weights and runs forward + backward
 (the pooled features, the pooled adjacency of dense poolers and every auxiliary loss summed
@@ -20,7 +20,11 @@ Peers: ``nopool`` tgp ``NoPool``; ``just_balance`` tgp ``JustBalancePooling``; `
 ``EdgePooling`` and tgp ``EdgeContractionPooling``; ``maxcut`` tgp ``MaxCutPooling``;
 ``bnpool`` tgp ``BNPool`` (training mode for both: a Beta sample per call); ``hosc`` tgp
 ``HOSCPooling`` (its motif adjacency is :math:`A^3`, ours :math:`(AA) \odot A`: one dense
-product fewer, the same order of cost).
+product fewer, the same order of cost); ``pan`` PyG ``PANPooling`` on the same MET matrix
+(PyG's pooler takes the ``M`` of a ``PANConv``, which needs ``torch_sparse``; both get the
+``M`` computed once by :func:`poolkit.score.met_matrix`, and ours runs with
+``structure="degree", met_norm="count"``, PyG's formulas). ``poolkit+MET`` also times ours
+computing ``M`` itself from the graph (``filter_size`` 2); it has no peer and is not a ratio.
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_score import install_torch_scatter_standin, make_batch  # noqa: E402
 
 from poolkit.one_over_k import EdgeContractionPooling, MaxCutPool  # noqa: E402
-from poolkit.score import ASAPooling  # noqa: E402
+from poolkit.score import ASAPooling, PANPooling  # noqa: E402
 from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs  # noqa: E402
 from poolkit.src import NoPool  # noqa: E402
 
@@ -108,6 +112,32 @@ def build(name, f, k, device, tgp):
                 return _total(out.x, out.edge_weight, *out.loss.values())
 
             impls["tgp"] = (t, theirs)
+    elif name == "pan":
+        from torch_geometric.nn import PANPooling as PygPAN
+
+        ours = PANPooling(f, ratio=0.5, filter_size=2, structure="degree", met_norm="count")
+        ref = PygPAN(f, ratio=0.5)
+        with torch.no_grad():
+            ref.select.weight.fill_(1.0)
+        mets = {}
+
+        def met(x, ei):
+            key = (ei.data_ptr(), ei.size(1))
+            if key not in mets:
+                index, _, m_norm, _ = ours.met(ei, x.size(0))
+                mets[key] = (index, m_norm.detach())
+            return mets[key]
+
+        class _COO:  # the one SparseTensor method PyG's PANPooling calls
+            def __init__(self, index, value):
+                self.args = (index[1], index[0], value)
+
+            def coo(self):
+                return self.args
+
+        impls["poolkit"] = (ours, lambda x, ei, b, d: ours(x, ei, batch=b, met=met(x, ei)).x.sum())
+        impls["poolkit+MET"] = (ours, lambda x, ei, b, d: ours(x, ei, batch=b).x.sum())
+        impls["pyg"] = (ref, lambda x, ei, b, d: ref(x, _COO(*met(x, ei)), batch=b)[0].sum())
     elif name in DENSE:
         ours = DENSE[name][0](f, k)
 
@@ -156,7 +186,7 @@ def main(argv=None):
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--poolers", nargs="*", default=["nopool", "just_balance", "asap", "edge_contraction", "maxcut", "bnpool",
-                                                          "hosc"])
+                                                          "hosc", "pan"])
     p.add_argument("--out", default=str(RESULTS / "new_poolers.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -191,7 +221,7 @@ def main(argv=None):
                     sync(device)
                     times[k].append(tick() - t0)
             med = {k: 1e3 * statistics.median(v) for k, v in times.items()}
-            peers = [k for k in med if k != "poolkit"]
+            peers = [k for k in med if not k.startswith("poolkit")]
             fastest = min(peers, key=med.get) if peers else None
             row = dict(pooler=name, **cfg, median_ms=med, fastest_peer=fastest,
                        ratio=med["poolkit"] / med[fastest] if fastest else None)
