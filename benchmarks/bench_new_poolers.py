@@ -1,5 +1,5 @@
 """Speed of the poolers added with NoPool, Just Balance, ASAPool, edge contraction, MaxCutPool,
-BN-Pool, HOSC and PANPool, each against its fastest peer (PyG and/or torch-geometric-pool, tgp).
+BN-Pool, HOSC, PANPool and EigenPool, each against its fastest peer (PyG and/or torch-geometric-pool, tgp).
 
 Every implementation gets the same batch and the same weights and runs forward + backward
 (the pooled features, the pooled adjacency of dense poolers and every auxiliary loss summed
@@ -25,6 +25,9 @@ product fewer, the same order of cost); ``pan`` PyG ``PANPooling`` on the same M
 ``M`` computed once by :func:`poolkit.score.met_matrix`, and ours runs with
 ``structure="degree", met_norm="count"``, PyG's formulas). ``poolkit+MET`` also times ours
 computing ``M`` itself from the graph (``filter_size`` 2); it has no peer and is not a ratio.
+``eigenpool`` tgp ``EigenPooling`` (``k`` clusters, 2 modes, whole forward + backward: tgp's
+spectral clustering is scikit-learn's, run graph by graph; ours is one batched ``eigh`` per
+graph size and a batched k-means).
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_score import install_torch_scatter_standin, make_batch  # noqa: E402
 
-from poolkit.one_over_k import EdgeContractionPooling, MaxCutPool  # noqa: E402
+from poolkit.one_over_k import EdgeContractionPooling, EigenPool, MaxCutPool  # noqa: E402
 from poolkit.score import ASAPooling, PANPooling  # noqa: E402
 from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs  # noqa: E402
 from poolkit.src import NoPool  # noqa: E402
@@ -58,6 +61,11 @@ warnings.filterwarnings("ignore")
 
 def _total(*parts):
     return sum(p.sum() for p in parts if p is not None)
+
+
+def _outs(out):
+    """Pooled features and pooled edge weights of a PoolingOutput (ours or tgp's)."""
+    return out.x, out.edge_weight if out.edge_weight is not None and out.edge_weight.dtype.is_floating_point else None
 
 
 def build(name, f, k, device, tgp):
@@ -138,6 +146,12 @@ def build(name, f, k, device, tgp):
         impls["poolkit"] = (ours, lambda x, ei, b, d: ours(x, ei, batch=b, met=met(x, ei)).x.sum())
         impls["poolkit+MET"] = (ours, lambda x, ei, b, d: ours(x, ei, batch=b).x.sum())
         impls["pyg"] = (ref, lambda x, ei, b, d: ref(x, _COO(*met(x, ei)), batch=b)[0].sum())
+    elif name == "eigenpool":
+        ours = EigenPool(k=k, modes=2)
+        impls["poolkit"] = (ours, lambda x, ei, b, d: _total(*_outs(ours(x, ei, batch=b))))
+        if tgp is not None:
+            t = tgp.EigenPooling(k=k, num_modes=2)
+            impls["tgp"] = (t, lambda x, ei, b, d: _total(*_outs(t(x, ei, batch=b))))
     elif name in DENSE:
         ours = DENSE[name][0](f, k)
 
@@ -186,7 +200,7 @@ def main(argv=None):
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--poolers", nargs="*", default=["nopool", "just_balance", "asap", "edge_contraction", "maxcut", "bnpool",
-                                                          "hosc", "pan"])
+                                                          "hosc", "pan", "eigenpool"])
     p.add_argument("--out", default=str(RESULTS / "new_poolers.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(1)

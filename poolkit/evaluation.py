@@ -289,7 +289,7 @@ class PairClassifier(nn.Module):
         super().__init__()
         self.convs = nn.ModuleList([_gin(in_channels if i == 0 else hidden, hidden) for i in range(layers)])
         self.pool = build_pooler(pooler, hidden, k=k, ratio=ratio, max_nodes=max_nodes)
-        self.post = PooledConv(hidden, hidden)
+        self.post = PooledConv(self.pool.pooled_channels(hidden), hidden)
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
     def embed(self, x, edge_index):

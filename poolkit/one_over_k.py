@@ -1251,3 +1251,274 @@ class MaxCutPool(Pooler):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, in_channels={self.in_channels}, ratio={self.ratio}"
+
+
+# --------------------------------------------------------------------------- EigenPool
+__all__ += ["spectral_partition", "cluster_eigenvectors", "EigenPool"]
+
+
+def _padded_laplacians(rows: Tensor, cols: Tensor, w: Tensor, group: Tensor, local: Tensor, sizes: Tensor,
+                       normalized: bool) -> Tuple[Tensor, Tensor]:
+    """Laplacians of several small graphs, padded with zeros into one ``[G, m, m]`` float64
+    batch, and the ``[G, m]`` mask of real positions.
+
+    ``group``/``local`` give each node's graph and position in it; the edges ``rows -> cols``
+    (node ids) with weights ``w`` lie inside graphs. ``normalized`` gives
+    ``I - D^{-1/2} A D^{-1/2}`` (an isolated node gets 0 on the diagonal), else ``D - A``."""
+    g, m = sizes.numel(), int(sizes.max()) if sizes.numel() else 0
+    a = torch.zeros(g, m, m, dtype=torch.float64)
+    a.index_put_((group[rows], local[rows], local[cols]), w, accumulate=True)
+    deg = a.sum(-1)
+    if normalized:
+        inv = torch.where(deg > 0, deg.clamp_min(1e-300).rsqrt(), torch.zeros_like(deg))
+        lap = torch.diag_embed((deg > 0).double()) - inv.unsqueeze(-1) * a * inv.unsqueeze(-2)
+    else:
+        lap = torch.diag_embed(deg) - a
+    real = torch.arange(m).unsqueeze(0) < sizes.unsqueeze(1)
+    return lap, real
+
+
+def _eigh_by_size(lap: Tensor, sizes: Tensor) -> Tensor:
+    """Eigenvectors of every real block of a padded Laplacian batch (columns by ascending
+    eigenvalue, zeros in the padding). Blocks of one size go through one batched ``eigh`` of
+    exactly that size, so a graph gets the same basis, even inside a degenerate eigenspace,
+    whether it comes alone or in a batch."""
+    vec = torch.zeros_like(lap)
+    for size in torch.unique(sizes).tolist():
+        if size == 0:
+            continue
+        idx = (sizes == size).nonzero().view(-1)
+        vec[idx, :size, :size] = torch.linalg.eigh(lap[idx, :size, :size])[1]
+    return vec
+
+
+def _farthest_point_kmeans(points: Tensor, valid: Tensor, k: Tensor, iters: int) -> Tensor:
+    """Lloyd's k-means on each graph of a padded batch, ``points`` ``[B, n, d]``, with ``k[b]``
+    centres. Deterministic: the first centre is the point farthest from the graph's mean, each
+    next one the point farthest from the centres so far (ties go to the lower index)."""
+    b, n, _ = points.shape
+    kmax = int(k.max()) if k.numel() else 0
+    big = torch.finfo(points.dtype).max
+    mean = (points * valid.unsqueeze(-1)).sum(1) / valid.sum(1, keepdim=True).clamp_min(1)
+    far = torch.where(valid, (points - mean.unsqueeze(1)).pow(2).sum(-1), torch.full((b, n), -1.0, dtype=points.dtype))
+    idx = [far.argmax(1)]
+    nearest = torch.full((b, n), big, dtype=points.dtype)
+    ar = torch.arange(b)
+    for _ in range(1, kmax):
+        d = (points - points[ar, idx[-1]].unsqueeze(1)).pow(2).sum(-1)
+        nearest = torch.minimum(nearest, d)
+        idx.append(torch.where(valid, nearest, torch.full_like(nearest, -1.0)).argmax(1))
+    centres = points[ar.unsqueeze(1), torch.stack(idx, 1)]  # [B, kmax, d]
+    centre_ok = torch.arange(kmax).unsqueeze(0) < k.unsqueeze(1)
+    assign = None
+    for _ in range(iters):
+        d = torch.cdist(points, centres).pow(2)
+        d = torch.where(centre_ok.unsqueeze(1), d, torch.full_like(d, big))
+        new = d.argmin(-1)
+        if assign is not None and torch.equal(new, assign):
+            break
+        assign = new
+        onehot = torch.nn.functional.one_hot(assign, kmax).to(points.dtype) * valid.unsqueeze(-1)
+        count = onehot.sum(1)
+        sums = onehot.transpose(1, 2) @ points
+        centres = torch.where(count.unsqueeze(-1) > 0, sums / count.clamp_min(1).unsqueeze(-1), centres)
+    return assign
+
+
+def spectral_partition(edge_index: Tensor, num_nodes: int, k: int, edge_weight: Optional[Tensor] = None,
+                       batch: Optional[Tensor] = None, iters: int = 100) -> Tuple[Tensor, int]:
+    r"""Split every graph into ``min(k, n_g)`` groups by normalised spectral clustering (Ng,
+    Jordan and Weiss 2002): the ``k`` eigenvectors of the smallest eigenvalues of
+    :math:`L_s = I - D^{-1/2} A D^{-1/2}`, rows scaled to unit length, then k-means
+    (:func:`_farthest_point_kmeans`, deterministic).
+
+    The weights of ``(A + Aᵀ)/2`` are used; self-loops are ignored. Groups that k-means
+    leaves empty are dropped, so a graph can get fewer than ``k`` groups. Returns the group
+    of every node (numbered graph by graph, inside a graph by their lowest node) and their
+    number.
+    """
+    k = check_positive_int(k, "k")
+    _check_structure(edge_index, num_nodes, edge_weight, batch)
+    n = num_nodes
+    if n == 0:
+        return torch.zeros(0, dtype=torch.long, device=edge_index.device), 0
+    b = torch.zeros(n, dtype=torch.long) if batch is None else batch.cpu().long()
+    sizes = torch.bincount(b)
+    start = torch.cumsum(sizes, 0) - sizes
+    local = torch.arange(n) - start[b]
+    u, v, w = _undirected(edge_index, n, edge_weight)
+    lap, real = _padded_laplacians(torch.cat([u, v]), torch.cat([v, u]), torch.cat([w, w]), b, local, sizes, True)
+    kg = sizes.clamp(max=k)
+    vec = _eigh_by_size(lap, sizes)
+    emb = vec[:, :, : int(kg.max())] * (torch.arange(int(kg.max())) < kg.unsqueeze(1)).unsqueeze(1)
+    emb = emb / emb.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    assign = _farthest_point_kmeans(emb, real, kg, iters)[b, local]  # k-means group of every node
+    # number the non-empty groups of each graph by their lowest node
+    key = b * (k + 1) + assign
+    first = torch.full((int(key.max()) + 1,), n, dtype=torch.long).scatter_reduce_(0, key, torch.arange(n), "amin")
+    used = first < n
+    order = torch.argsort(first[used])
+    label = torch.empty(int(used.sum()), dtype=torch.long)
+    label[order] = torch.arange(order.numel())
+    remap = torch.full_like(first, -1)
+    remap[used] = label
+    cluster = remap[key]
+    return cluster.to(edge_index.device), int(label.numel())
+
+
+def cluster_eigenvectors(edge_index: Tensor, cluster: Tensor, num_clusters: int, modes: int,
+                         edge_weight: Optional[Tensor] = None, normalized: bool = True,
+                         padding: str = "zero", sign: str = "largest") -> Tensor:
+    r"""EigenPool's pooling vectors: ``θ`` ``[N, H]`` with ``θ[i, l]`` the entry of node ``i`` in
+    the ``l``-th Laplacian eigenvector (ascending eigenvalues) of the subgraph induced by its
+    cluster, i.e. row ``i`` of :math:`\Theta_l = [C^{(1)}u^{(1)}_l, \dots, C^{(K)}u^{(K)}_l]`.
+
+    ``normalized`` picks :math:`I - D^{-1/2}AD^{-1/2}` (the authors' code and tgp) or
+    :math:`D - A` for the subgraph Laplacians. A cluster of ``n_c < H`` nodes has no ``l``-th
+    eigenvector for ``l ≥ n_c``: ``padding="zero"`` gives it zeros (the columns of all
+    :math:`\Theta_l` are then orthonormal), ``"last"`` repeats the last eigenvector (the
+    authors' code and tgp). An eigenvector is defined up to its sign: ``sign="largest"`` makes
+    its entry of largest magnitude positive, which does not depend on the node order unless
+    two entries tie in magnitude; ``"first"`` makes the entry of the cluster's first node
+    non-negative (the authors' code and tgp). A single-node cluster has the one eigenvector
+    ``[1]``.
+    """
+    if padding not in ("zero", "last"):
+        raise ValueError(f"padding must be 'zero' or 'last', got {padding!r}")
+    if sign not in ("largest", "first"):
+        raise ValueError(f"sign must be 'largest' or 'first', got {sign!r}")
+    modes = check_positive_int(modes, "modes")
+    n = cluster.numel()
+    dev = cluster.device
+    if n == 0:
+        return torch.zeros(0, modes, device=dev)
+    cl = cluster.cpu().long()
+    sizes = torch.bincount(cl, minlength=num_clusters)
+    order = torch.argsort(cl, stable=True)
+    start = torch.cumsum(sizes, 0) - sizes
+    local = torch.empty(n, dtype=torch.long)
+    local[order] = torch.arange(n) - start[cl[order]]
+    u, v, w = _undirected(edge_index, n, edge_weight)
+    inside = cl[u] == cl[v]
+    u, v, w = u[inside], v[inside], w[inside]
+    lap, _ = _padded_laplacians(torch.cat([u, v]), torch.cat([v, u]), torch.cat([w, w]), cl, local, sizes, normalized)
+    vec = _eigh_by_size(lap, sizes)  # [K, m, m]
+    m = vec.size(-1)
+    col = torch.arange(modes).unsqueeze(0).expand(num_clusters, modes)
+    last = (sizes - 1).clamp(min=0).unsqueeze(1)
+    src = torch.minimum(col, last) if padding == "last" else col.clamp(max=m - 1)
+    modes_vec = torch.gather(vec, 2, src.unsqueeze(1).expand(num_clusters, m, modes))  # [K, m, H]
+    if padding == "zero":
+        modes_vec = modes_vec * (col < sizes.unsqueeze(1)).unsqueeze(1)
+    if sign == "first":
+        ref = modes_vec[:, 0, :]  # the first node of each cluster
+    else:  # the entry of largest magnitude (rounded, so that equal magnitudes tie by position)
+        pick = modes_vec.abs().mul(1e9).round().argmax(1, keepdim=True)
+        ref = torch.gather(modes_vec, 1, pick).squeeze(1)
+    modes_vec = modes_vec * torch.where(ref < 0, -1.0, 1.0).to(modes_vec.dtype).unsqueeze(1)
+    theta = modes_vec[cl, local]  # [N, H]
+    return theta.to(device=dev, dtype=torch.get_default_dtype())
+
+
+@register("eigenpool")
+class EigenPool(Pooler):
+    r"""EigenPooling (Ma, Wang, Aggarwal and Tang, "Graph Convolutional Networks with
+    EigenPooling", KDD 2019): a spectral partition, then a graph Fourier transform inside
+    every part.
+
+    * **Select.** Spectral clustering cuts each graph into ``K`` subgraphs
+      (:func:`spectral_partition`); ``Ω ∈ {0,1}^{N×K}`` is the one-hot assignment (``S``
+      of the :class:`~poolkit.src.SelectOutput`). For every subgraph ``c`` the
+      eigenvectors :math:`u^{(c)}_l` of its Laplacian give the pooling matrices
+      :math:`\Theta_l = [C^{(1)}u^{(1)}_l, \dots, C^{(K)}u^{(K)}_l] ∈ R^{N×K}`, ``l < H``
+      (:func:`cluster_eigenvectors`; :math:`C^{(c)}` puts the subgraph's entries back on
+      its nodes).
+    * **Reduce.** :math:`X' = [\Theta_0^\top X \,\|\, \Theta_1^\top X \,\|\, \dots \,\|\,
+      \Theta_{H-1}^\top X] ∈ R^{K × H F}`: the first ``H`` graph-Fourier coefficients of
+      the features on every subgraph, side by side. The output has ``H · F`` channels
+      (:meth:`pooled_channels`). With :math:`L = D - A`, :math:`\Theta_0^\top X` is each
+      cluster's sum divided by :math:`\sqrt{n_c}`; the higher modes carry how the features
+      vary inside it.
+    * **Connect.** :math:`A' = \Omega^\top A_{ext}\,\Omega`, with :math:`A_{ext}` the edges
+      between different subgraphs: edge weights summed between clusters, no self-loops.
+    * **Lift.** :math:`\tilde X = \sum_l \Theta_l X'_l`, exact when ``H`` is at least the
+      largest subgraph (with ``padding="zero"``, the columns of the :math:`\Theta_l` form an
+      orthonormal basis).
+
+    Nothing is learned and everything depends on the graph alone (``is_precomputable``).
+
+    Args:
+        k: subgraphs per graph (``min(k, n_g)``; k-means can leave fewer).
+        modes: ``H``, eigenvectors per subgraph.
+        normalized: Laplacian of the subgraphs: ``True`` (default, the authors' code and
+            tgp) :math:`I - D^{-1/2}AD^{-1/2}`, ``False`` :math:`D - A`.
+        padding: ``"zero"`` or ``"last"`` for subgraphs with fewer than ``H`` nodes (see
+            :func:`cluster_eigenvectors`).
+        sign: how each eigenvector's sign is fixed, ``"largest"`` or ``"first"`` (tgp).
+
+    **Differences from tgp's ``EigenPooling``.** tgp partitions with scikit-learn's
+    ``SpectralClustering`` (random k-means restarts; here a deterministic k-means on the
+    same spectral embedding). With the same partition, ``normalized=True``,
+    ``padding="last"`` and ``sign="first"``, the pooled features equal tgp's except on single-node clusters:
+    tgp (like the authors' code) fills them with the node's self-loop weight, 0 on
+    graphs without self-loops, so such a node's features vanish; here the node keeps them
+    (``θ = 1``, the eigenvector of a one-node graph). tgp also normalises the pooled
+    adjacency by degree by default; ``A'`` here is the paper's :math:`\Omega^\top A_{ext}
+    \Omega` (tgp with ``degree_norm=False`` gives the same). ``tests/test_eigenpool.py``
+    checks both.
+    """
+
+    is_precomputable = True
+
+    @classmethod
+    def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
+        return {"k": k, "modes": 2}
+
+    def __init__(self, k: int = 4, modes: int = 2, normalized: bool = True, padding: str = "zero",
+                 sign: str = "largest", iters: int = 100):
+        super().__init__()
+        self.k = check_positive_int(k, "k")
+        self.modes = check_positive_int(modes, "modes")
+        self.iters = check_positive_int(iters, "iters")
+        if padding not in ("zero", "last"):
+            raise ValueError(f"padding must be 'zero' or 'last', got {padding!r}")
+        if sign not in ("largest", "first"):
+            raise ValueError(f"sign must be 'largest' or 'first', got {sign!r}")
+        self.normalized, self.padding, self.sign = bool(normalized), padding, sign
+
+    def pooled_channels(self, in_channels: int) -> int:
+        return self.modes * in_channels
+
+    def select(self, x, edge_index, batch=None, edge_weight=None, num_nodes=None, **kwargs) -> SelectOutput:
+        n = x.size(0) if num_nodes is None else num_nodes
+        cluster, k = spectral_partition(edge_index, n, self.k, edge_weight, batch, iters=self.iters)
+        so = SelectOutput.from_cluster_index(cluster, k, batch=batch)
+        so.extra["theta"] = cluster_eigenvectors(edge_index, cluster, k, self.modes, edge_weight,
+                                                 normalized=self.normalized, padding=self.padding,
+                                                 sign=self.sign).to(x.device)
+        return so
+
+    def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
+        """``[Θ_0ᵀX ‖ … ‖ Θ_{H-1}ᵀX]``, ``[K, H·F]``."""
+        theta = so.extra["theta"].to(x.dtype)  # [N, H]
+        cl = torch.empty(so.num_nodes, dtype=torch.long, device=x.device)
+        cl[so.node_index] = so.cluster_index
+        parts = x.unsqueeze(1) * theta.unsqueeze(-1)  # [N, H, F]
+        out = x.new_zeros(so.num_clusters, self.modes, x.size(-1)).index_add(0, cl, parts)
+        return out.reshape(so.num_clusters, self.modes * x.size(-1))
+
+    def connect(self, edge_index, so, edge_weight=None):
+        """``Ωᵀ A_ext Ω``: edges between clusters, weights summed; intra-cluster edges dropped."""
+        return _hard_connect(edge_index, so, edge_weight)
+
+    def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
+        """``X̃ = Σ_l Θ_l X'_l``: every node gets back its cluster's modes, weighted by its θ."""
+        theta = so.extra["theta"].to(x_pool.dtype)
+        cl = torch.empty(so.num_nodes, dtype=torch.long, device=x_pool.device)
+        cl[so.node_index] = so.cluster_index
+        f = x_pool.size(-1) // self.modes
+        return (x_pool[cl].view(-1, self.modes, f) * theta.unsqueeze(-1)).sum(1)
+
+    def extra_repr(self) -> str:
+        return (f"k={self.k}, modes={self.modes}, normalized={self.normalized}, padding={self.padding!r}, "
+                f"sign={self.sign!r}")

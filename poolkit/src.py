@@ -617,6 +617,11 @@ class Pooler(torch.nn.Module):
     def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
         return lift(x_pool, so)
 
+    def pooled_channels(self, in_channels: int) -> int:
+        """Feature channels of the pooled graph for ``in_channels`` at the input: the same
+        for every pooler but EigenPool, which stacks several Fourier modes."""
+        return in_channels
+
     def losses(self, **kwargs) -> Dict[str, Tensor]:
         return {}
 

@@ -43,6 +43,11 @@ ORDER_DEPENDENT = {
     # vote among neighbours; hop distances are integers, so equal distances and equal votes
     # are common, and they go to the kept node with the smallest index.
     "maxcut": "nearest-supernode ties (integer hop distances) broken by node index",
+    # EigenPool's second mode on a two-node cluster is (1, -1)/sqrt(2) up to sign: its two
+    # entries tie in magnitude, so no rule on the entries fixes the sign, and node order does
+    # (the partition itself is invariant; tests/test_eigenpool.py checks it, and checks the
+    # whole pooler on clusters without such ties).
+    "eigenpool": "sign of a two-node cluster's second eigenvector fixed by node order",
 }
 # Every other pooler must be invariant on a graph without ties.
 PERMUTATION_INVARIANT = set(NAMES) - set(ORDER_DEPENDENT)
@@ -227,18 +232,22 @@ def _supernodes(out):
 
 def test_order_dependent_poolers_really_depend_on_order():
     """The exemptions are real: relabelling the nodes changes what each exempt pooler outputs
-    (its set of supernode features), so no invariant pooler hides in the list."""
+    (its set of supernode features) for at least one of five relabellings, so no invariant
+    pooler hides in the list. (One relabelling can leave the order of the tied nodes as it
+    was, and then the output with it.)"""
     n, ei, w = _tie_free_graph()
     for name in ORDER_DEPENDENT:
         pool = _build(name)
         x, kw = _inputs(pool, n, ei, weights=w)
-        perm = torch.randperm(n, generator=torch.Generator().manual_seed(7))
-        inv = torch.empty_like(perm)
-        inv[perm] = torch.arange(n)
-        with torch.no_grad():
-            a, b = _supernodes(pool(x, ei, **kw)), _supernodes(pool(x[perm], inv[ei], **kw))
-        assert a.shape != b.shape or not torch.allclose(a, b, atol=1e-5), (
-            f"{name} is listed as order-dependent but gives the same supernodes after a permutation")
+        changed = False
+        for seed in range(7, 12):
+            perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+            inv = torch.empty_like(perm)
+            inv[perm] = torch.arange(n)
+            with torch.no_grad():
+                a, b = _supernodes(pool(x, ei, **kw)), _supernodes(pool(x[perm], inv[ei], **kw))
+            changed = changed or a.shape != b.shape or not torch.allclose(a, b, atol=1e-5)
+        assert changed, f"{name} is listed as order-dependent but gives the same supernodes after five permutations"
 
 
 # --------------------------------------------------------------------------- bad input

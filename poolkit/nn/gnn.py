@@ -228,6 +228,7 @@ class HierarchicalGNN(nn.Module):
                 pool = build_pooler(spec, hidden, **pool_kwargs)
                 self.pools.append(pool)
                 dense = bool(getattr(pool, "is_dense", False))
+                cin = pool.pooled_channels(hidden) if hasattr(pool, "pooled_channels") else hidden
         ro = hidden * (2 if readout == "meanmax" else 1)
         self.head = MLP([ro] + [hidden] * (mlp_layers - 1) + [out_channels], act=act, dropout=dropout)
         self.last_outputs: list = []
