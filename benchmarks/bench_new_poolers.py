@@ -1,5 +1,5 @@
 """Speed of the poolers added with NoPool, Just Balance, ASAPool, edge contraction, MaxCutPool,
-BN-Pool, HOSC, PANPool and EigenPool, each against its fastest peer (PyG and/or torch-geometric-pool, tgp).
+BN-Pool, HOSC, PANPool, EigenPool and SEP, each against its fastest peer (PyG and/or torch-geometric-pool, tgp).
 
 Every implementation gets the same batch and the same weights and runs forward + backward
 (the pooled features, the pooled adjacency of dense poolers and every auxiliary loss summed
@@ -27,7 +27,9 @@ product fewer, the same order of cost); ``pan`` PyG ``PANPooling`` on the same M
 computing ``M`` itself from the graph (``filter_size`` 2); it has no peer and is not a ratio.
 ``eigenpool`` tgp ``EigenPooling`` (``k`` clusters, 2 modes, whole forward + backward: tgp's
 spectral clustering is scikit-learn's, run graph by graph; ours is one batched ``eigh`` per
-graph size and a batched k-means).
+graph size and a batched k-means); ``sep`` tgp ``SEPPooling`` (both search a partition of low
+structural entropy graph by graph, with different heuristics: tgp ports the authors' coding
+tree, ours restarts a greedy local search from several partitions).
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_score import install_torch_scatter_standin, make_batch  # noqa: E402
 
-from poolkit.one_over_k import EdgeContractionPooling, EigenPool, MaxCutPool  # noqa: E402
+from poolkit.one_over_k import EdgeContractionPooling, EigenPool, MaxCutPool, SEPPool  # noqa: E402
 from poolkit.score import ASAPooling, PANPooling  # noqa: E402
 from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs  # noqa: E402
 from poolkit.src import NoPool  # noqa: E402
@@ -152,6 +154,12 @@ def build(name, f, k, device, tgp):
         if tgp is not None:
             t = tgp.EigenPooling(k=k, num_modes=2)
             impls["tgp"] = (t, lambda x, ei, b, d: _total(*_outs(t(x, ei, batch=b))))
+    elif name == "sep":
+        ours = SEPPool()
+        impls["poolkit"] = (ours, lambda x, ei, b, d: _total(*_outs(ours(x, ei, batch=b))))
+        if tgp is not None:
+            t = tgp.SEPPooling()
+            impls["tgp"] = (t, lambda x, ei, b, d: _total(*_outs(t(x, ei, batch=b))))
     elif name in DENSE:
         ours = DENSE[name][0](f, k)
 
@@ -200,7 +208,7 @@ def main(argv=None):
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--poolers", nargs="*", default=["nopool", "just_balance", "asap", "edge_contraction", "maxcut", "bnpool",
-                                                          "hosc", "pan", "eigenpool"])
+                                                          "hosc", "pan", "eigenpool", "sep"])
     p.add_argument("--out", default=str(RESULTS / "new_poolers.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(1)
