@@ -1258,6 +1258,16 @@ class MaxCutPool(Pooler):
 __all__ += ["spectral_partition", "cluster_eigenvectors", "EigenPool"]
 
 
+def _graph_blocks(edge_index: Tensor, num_nodes: int, edge_weight: Optional[Tensor], batch: Optional[Tensor]):
+    """The graph of every node, each graph's size and first node, and the unique undirected
+    edges ``u < v`` with their weights (see :func:`_undirected`), all on the CPU."""
+    b = torch.zeros(num_nodes, dtype=torch.long) if batch is None else batch.cpu().long()
+    sizes = torch.bincount(b)
+    start = torch.cumsum(sizes, 0) - sizes
+    u, v, w = _undirected(edge_index, num_nodes, edge_weight)
+    return b, sizes, start, u, v, w
+
+
 def _padded_laplacians(rows: Tensor, cols: Tensor, w: Tensor, group: Tensor, local: Tensor, sizes: Tensor,
                        normalized: bool) -> Tuple[Tensor, Tensor]:
     """Laplacians of several small graphs, padded with zeros into one ``[G, m, m]`` float64
@@ -1343,11 +1353,8 @@ def spectral_partition(edge_index: Tensor, num_nodes: int, k: int, edge_weight: 
     n = num_nodes
     if n == 0:
         return torch.zeros(0, dtype=torch.long, device=edge_index.device), 0
-    b = torch.zeros(n, dtype=torch.long) if batch is None else batch.cpu().long()
-    sizes = torch.bincount(b)
-    start = torch.cumsum(sizes, 0) - sizes
+    b, sizes, start, u, v, w = _graph_blocks(edge_index, n, edge_weight, batch)
     local = torch.arange(n) - start[b]
-    u, v, w = _undirected(edge_index, n, edge_weight)
     lap, real = _padded_laplacians(torch.cat([u, v]), torch.cat([v, u]), torch.cat([w, w]), b, local, sizes, True)
     kg = sizes.clamp(max=k)
     vec = _eigh_by_size(lap, sizes)
@@ -1673,10 +1680,7 @@ def structural_entropy_partition(edge_index: Tensor, num_nodes: int, edge_weight
     n = num_nodes
     if n == 0:
         return torch.zeros(0, dtype=torch.long, device=edge_index.device), 0
-    b = torch.zeros(n, dtype=torch.long) if batch is None else batch.cpu().long()
-    sizes = torch.bincount(b)
-    start = torch.cumsum(sizes, 0) - sizes
-    u, v, w = _undirected(edge_index, n, edge_weight)
+    _, sizes, start, u, v, w = _graph_blocks(edge_index, n, edge_weight, batch)
     cluster = torch.empty(n, dtype=torch.long)
     offset = 0
     for gi in range(sizes.numel()):
