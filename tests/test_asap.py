@@ -8,7 +8,7 @@ import poolkit
 from poolkit import src
 from poolkit.score import ASAPooling
 
-from test_score import random_batch
+from test_score import assert_pooled_like_pyg, random_batch
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse")  # beta sparse tensors (PyG and our connect)
 
@@ -42,10 +42,7 @@ def test_matches_pyg_when_pygs_sign_is_positive(ratio):
     ew = torch.ones(ei.size(1))  # PyG returns pooled weights only when it gets weights
     out = ours(x, ei, batch=batch, edge_weight=ew)
     xr, eir, ewr, br, perm = ref(x, ei, edge_weight=ew, batch=batch)
-    assert torch.equal(out.so.kept, perm) and torch.equal(out.batch, br)
-    assert torch.allclose(out.x, xr, atol=1e-6)
-    k = out.x.size(0)
-    assert torch.allclose(_dense(out.edge_index, out.edge_weight, k), _dense(eir, ewr, k), atol=1e-6)
+    assert_pooled_like_pyg(out, xr, eir, ewr, br, perm)
     # gradients agree too
     out.x.sum().backward()
     xr.sum().backward()

@@ -9,7 +9,7 @@ import poolkit
 from poolkit import src
 from poolkit.score import PANPooling, met_matrix
 
-from test_score import random_batch
+from test_score import assert_pooled_like_pyg, random_batch
 
 
 def _dense(index, value, n):
@@ -178,10 +178,7 @@ def test_matches_pygs_panpooling_on_the_same_met(ratio):
     index, m_norm = out.so.extra["met_index"], out.so.extra["met_value"]
     # PyG's M is indexed (target, source); for these undirected graphs M~ is symmetric
     xr, eir, ewr, br, perm, _ = ref(x, _COO(index[1], index[0], m_norm.detach()), batch=batch)
-    assert torch.equal(out.so.kept, perm) and torch.equal(out.batch, br)
-    assert torch.allclose(out.x, xr, atol=1e-6)
-    k = out.x.size(0)
-    assert torch.allclose(_dense(out.edge_index, out.edge_weight, k), _dense(eir, ewr, k), atol=1e-6)
+    assert_pooled_like_pyg(out, xr, eir, ewr, br, perm)
     out.x.sum().backward()
     xr.sum().backward()
     assert torch.allclose(ours.weight.grad, ref.p.grad, atol=1e-5)

@@ -33,6 +33,20 @@ def random_batch(sizes, f=5, p=0.3, seed=0, edge_dim=None):
     return x, ei, b, ea
 
 
+def assert_pooled_like_pyg(out, x_ref, ei_ref, ew_ref, batch_ref, perm_ref):
+    """A sparse PoolingOutput equals PyG's: same kept nodes and batch, pooled features and
+    pooled graph (compared as dense matrices, so the edge order may differ)."""
+    assert torch.equal(out.so.kept, perm_ref) and torch.equal(out.batch, batch_ref)
+    assert torch.allclose(out.x, x_ref, atol=1e-6)
+    k = out.x.size(0)
+
+    def dense(ei, ew):
+        return torch.zeros(k, k, dtype=ew.dtype).index_put((ei[0], ei[1]), ew, accumulate=True)
+
+    assert torch.allclose(dense(out.edge_index, out.edge_weight), dense(ei_ref, ew_ref).to(out.edge_weight.dtype),
+                          atol=1e-6)
+
+
 def brute_force_topk(score, batch, kg):
     """Reference: per graph, sort (score desc, index asc) in Python."""
     out = []
