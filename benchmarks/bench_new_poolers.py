@@ -29,8 +29,8 @@ computing ``M`` itself from the graph (``filter_size`` 2); it has no peer and is
 spectral clustering is scikit-learn's, run graph by graph; ours is one batched ``eigh`` per
 graph size and a batched k-means); ``sep`` tgp ``SEPPooling`` (both search a partition of low
 structural entropy graph by graph, with different heuristics: tgp ports the authors' coding
-tree, ours restarts a greedy local search from several partitions; timed on the small
-configuration only, since both searches take seconds per 200-node graph).
+tree, ours restarts a greedy local search from several partitions, all searches of the batch
+at once).
 """
 from __future__ import annotations
 
@@ -56,8 +56,6 @@ from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs  # n
 from poolkit.src import NoPool  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-#: Poolers timed on the first (small-graph) configuration only.
-SMALL_ONLY = {"sep"}
 #: The dense soft poolers timed on the padded batch: ours, and the name of tgp's peer.
 DENSE = {"just_balance": (JustBalancePool, "JustBalancePooling"), "bnpool": (BNPool, "BNPool"),
          "hosc": (HOSCPool, "HOSCPooling")}
@@ -231,8 +229,6 @@ def main(argv=None):
         x, ei, b = make_batch(cfg["B"], cfg["n_min"], cfg["n_max"], 6, cfg["F"], 0, device)
         dense = to_dense_inputs(x, ei, b)
         for name in args.poolers:
-            if name in SMALL_ONLY and cfg is not configs[0]:
-                continue
             torch.manual_seed(0)
             impls = build(name, cfg["F"], cfg["K"], device, tgp)
             d = dense if name in DENSE else None

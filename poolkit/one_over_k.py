@@ -1291,48 +1291,72 @@ def _padded_laplacians(rows: Tensor, cols: Tensor, w: Tensor, group: Tensor, loc
 
 def _eigh_by_size(lap: Tensor, sizes: Tensor) -> Tensor:
     """Eigenvectors of every real block of a padded Laplacian batch (columns by ascending
-    eigenvalue, zeros in the padding). Blocks of one size go through one batched ``eigh`` of
-    exactly that size, so a graph gets the same basis, even inside a degenerate eigenspace,
-    whether it comes alone or in a batch."""
+    eigenvalue, zeros in the padding), one ``eigh`` per block: a batched ``eigh`` can round
+    differently (by about 1e-15) with where a block sits in the batch, and k-means breaks the
+    ties of symmetric nodes on differences that small. So a graph gets the same basis, even
+    inside a degenerate eigenspace, whether it comes alone or in a batch."""
     vec = torch.zeros_like(lap)
-    for size in torch.unique(sizes).tolist():
-        if size == 0:
-            continue
-        idx = (sizes == size).nonzero().view(-1)
-        vec[idx, :size, :size] = torch.linalg.eigh(lap[idx, :size, :size])[1]
+    for gi, size in enumerate(sizes.tolist()):
+        if size > 0:
+            vec[gi, :size, :size] = torch.linalg.eigh(lap[gi, :size, :size])[1]
     return vec
+
+
+def _sum_terms(x: Tensor, dim: int = -1) -> Tensor:
+    """Sum over ``dim``, term after term in order: unlike ``x.sum(dim)``, whose rounding
+    depends on the memory layout and the other dimensions, this gives every entry the same
+    bits wherever it sits (fastest for ``dim=0`` of a contiguous tensor)."""
+    out = x.select(dim, 0).clone()
+    for j in range(1, x.size(dim)):
+        out += x.select(dim, j)
+    return out
 
 
 def _farthest_point_kmeans(points: Tensor, valid: Tensor, k: Tensor, iters: int) -> Tensor:
     """Lloyd's k-means on each graph of a padded batch, ``points`` ``[B, n, d]``, with ``k[b]``
     centres. Deterministic: the first centre is the point farthest from the graph's mean, each
-    next one the point farthest from the centres so far (ties go to the lower index)."""
-    b, n, _ = points.shape
+    next one the point farthest from the centres so far (ties go to the lower index).
+
+    Sums run term by term (``index_add_`` over nodes, :func:`_sum_terms` over coordinates), not
+    through reductions or matrix products whose rounding depends on the padding and the
+    layout: a graph gets the same result whichever batch it comes in, even where symmetric
+    nodes tie."""
+    b, n, dim = points.shape
     kmax = int(k.max()) if k.numel() else 0
     big = torch.finfo(points.dtype).max
-    mean = (points * valid.unsqueeze(-1)).sum(1) / valid.sum(1, keepdim=True).clamp_min(1)
-    far = torch.where(valid, (points - mean.unsqueeze(1)).pow(2).sum(-1), torch.full((b, n), -1.0, dtype=points.dtype))
+    owner = torch.arange(b).unsqueeze(1).expand(b, n)[valid]  # graph of every real point
+    real_points = points[valid]
+    count_real = valid.sum(1, keepdim=True).clamp_min(1)
+    mean = points.new_zeros(b, dim).index_add_(0, owner, real_points) / count_real
+    coords = points.permute(2, 0, 1).contiguous()  # [d, B, n]: coordinates first, summed over last
+    far = torch.where(valid, _sum_terms((coords - mean.t().unsqueeze(-1)).square_(), 0),
+                      torch.full((b, n), -1.0, dtype=points.dtype))
     idx = [far.argmax(1)]
     nearest = torch.full((b, n), big, dtype=points.dtype)
     ar = torch.arange(b)
     for _ in range(1, kmax):
-        d = (points - points[ar, idx[-1]].unsqueeze(1)).pow(2).sum(-1)
+        d = _sum_terms((coords - coords[:, ar, idx[-1]].unsqueeze(-1)).square_(), 0)
         nearest = torch.minimum(nearest, d)
         idx.append(torch.where(valid, nearest, torch.full_like(nearest, -1.0)).argmax(1))
     centres = points[ar.unsqueeze(1), torch.stack(idx, 1)]  # [B, kmax, d]
     centre_ok = torch.arange(kmax).unsqueeze(0) < k.unsqueeze(1)
-    assign = None
-    for _ in range(iters):
-        d = torch.cdist(points, centres).pow(2)
-        d = torch.where(centre_ok.unsqueeze(1), d, torch.full_like(d, big))
+    assign = torch.zeros(b, n, dtype=torch.long)
+    run = torch.arange(b)  # graphs still moving; a graph whose assignment repeats is at a fixed point
+    for step in range(iters):
+        gap = coords[:, run].unsqueeze(-1) - centres[run].permute(2, 0, 1).unsqueeze(2)  # [d, b', n, kmax]
+        d = _sum_terms(gap.square_(), 0)
+        d = torch.where(centre_ok[run].unsqueeze(1), d, torch.full_like(d, big))
         new = d.argmin(-1)
-        if assign is not None and torch.equal(new, assign):
+        moved = (new != assign[run]).any(1) if step else torch.ones(run.numel(), dtype=torch.bool)
+        assign[run] = new
+        run = run[moved]
+        if not run.numel():
             break
-        assign = new
-        onehot = torch.nn.functional.one_hot(assign, kmax).to(points.dtype) * valid.unsqueeze(-1)
-        count = onehot.sum(1)
-        sums = onehot.transpose(1, 2) @ points
-        centres = torch.where(count.unsqueeze(-1) > 0, sums / count.clamp_min(1).unsqueeze(-1), centres)
+        real_run = valid[run]
+        slot = torch.arange(run.numel()).unsqueeze(1).expand(-1, n)[real_run] * kmax + assign[run][real_run]
+        count = torch.bincount(slot, minlength=run.numel() * kmax).view(-1, kmax).to(points.dtype)
+        sums = points.new_zeros(run.numel() * kmax, dim).index_add_(0, slot, points[run][real_run]).view(-1, kmax, dim)
+        centres[run] = torch.where(count.unsqueeze(-1) > 0, sums / count.clamp_min(1).unsqueeze(-1), centres[run])
     return assign
 
 
@@ -1359,7 +1383,7 @@ def spectral_partition(edge_index: Tensor, num_nodes: int, k: int, edge_weight: 
     kg = sizes.clamp(max=k)
     vec = _eigh_by_size(lap, sizes)
     emb = vec[:, :, : int(kg.max())] * (torch.arange(int(kg.max())) < kg.unsqueeze(1)).unsqueeze(1)
-    emb = emb / emb.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    emb = emb / _sum_terms(emb.square()).sqrt().clamp_min(1e-12).unsqueeze(-1)
     assign = _farthest_point_kmeans(emb, real, kg, iters)[b, local]  # k-means group of every node
     # number the non-empty groups of each graph by their lowest node
     key = b * (k + 1) + assign
@@ -1568,13 +1592,197 @@ def structural_entropy(edge_index: Tensor, cluster: Tensor, num_nodes: int,
     return float(nodes + modules)
 
 
-def _module_cost(big_v, g, vol: float):
+def _module_cost(big_v, g, log_vol):
     r"""The part of ``vol · H`` that depends on the partition, module by module:
     :math:`(V - g)\log_2 V + g\log_2 vol`, since
     :math:`vol\cdot H = -\sum_i d_i\log_2 d_i + \sum_j [(V_j - g_j)\log_2 V_j + g_j\log_2 vol]`
-    (numpy arrays; ``0 log 0 = 0``)."""
+    (numpy arrays; ``log_vol`` is :math:`\log_2 vol`, a number or an array that broadcasts;
+    ``0 log 0 = 0``)."""
     logv = np.log2(big_v, out=np.zeros_like(big_v), where=big_v > 0)
-    return (big_v - g) * logv + g * math.log2(vol)
+    return (big_v - g) * logv + g * log_vol
+
+
+def _entropy_search(label, w, d, sizes=None, max_rounds: int = 50):
+    """:func:`_refine_entropy` for ``S`` searches at once: ``label`` ``[S, n]``, ``w``
+    ``[S, n, n]`` (symmetric, zero diagonal), ``d`` ``[S, n]`` (numpy, float64); ``sizes``
+    the real number of nodes of each search (padding nodes have degree 0 and never move).
+    Every search takes the same steps as it would alone; the searches only share the numpy
+    calls. Nothing is recomputed from scratch after a step: the weight ``T`` from every node
+    to every module, the weight ``B`` between modules, the volumes ``V``, the cuts ``g``, and
+    the tables of what every merge and every move would change are updated where the step
+    changed them (a merge of ``b`` into ``a``: the pairs with ``a`` or ``b``; a move from ``a``
+    to ``c``: the moves into ``a`` or ``c`` and every node's cost of leaving), with the same
+    arithmetic as a full recomputation. Returns the labels ``[S, n]`` and, for every search,
+    ``vol · H`` up to the partition-independent term (the sum of :func:`_module_cost`)."""
+    label = np.array(label, dtype=np.int64)
+    s_all, n = label.shape
+    sizes = np.full(s_all, n) if sizes is None else np.asarray(sizes)
+    vol = d.sum(1)
+    log_vol = np.array([math.log2(v) if v > 0 else 0.0 for v in vol.tolist()])
+    tol = 1e-9 * vol
+    ar = np.arange(n)
+    inf = np.inf
+    es, ei, ej = np.nonzero(w)  # the edges of every search, in order
+    ew = w[es, ei, ej]
+
+    def summed(index, weights, shape):  # (bincount of nothing is an integer array)
+        return np.bincount(index, weights=weights, minlength=math.prod(shape)).astype(np.float64, copy=False).reshape(shape)
+
+    t = summed((es * n + ei) * n + label[es, ej], ew, (s_all, n, n))
+    big_v = summed((np.arange(s_all)[:, None] * n + label).ravel(), d.ravel(), (s_all, n))
+    between = summed((es * n + label[es, ei]) * n + label[es, ej], ew, (s_all, n, n))
+    g = big_v - np.diagonal(between, axis1=1, axis2=2)
+    cost = _module_cost(big_v, g, log_vol[:, None])  # [search, module]
+    upper = np.triu(np.ones((n, n), dtype=bool), 1)
+    merge = np.full((s_all, n, n), inf)  # entropy change of merging modules a < b
+    join = np.full((s_all, n, n), inf)  # ... of node i joining module c (without leaving its own)
+    leave = np.zeros((s_all, n))  # ... of node i leaving its module
+    # the minimum of every row of merge and join (and a column where it is): the best step is
+    # found from these, O(n) per search, and only the chosen row is scanned for its column
+    merge_min, merge_at = np.full((s_all, n), inf), np.zeros((s_all, n), dtype=np.int64)
+    join_min, join_at = np.full((s_all, n), inf), np.zeros((s_all, n), dtype=np.int64)
+    phase = np.zeros(s_all, dtype=np.int8)  # 0 merging, 1 moving, 2 done
+    changed = np.zeros(s_all, dtype=bool)
+    rounds = np.zeros(s_all, dtype=np.int64)
+    moves = np.zeros(s_all, dtype=np.int64)
+
+    def merge_table(e):
+        # only adjacent pairs (B > 0) can merge: the entries are computed there only
+        se, r, c = np.nonzero(upper & (between[e] > 0))
+        q, lv = e[se], log_vol[e[se]]
+        pair = _module_cost(big_v[q, r] + big_v[q, c], g[q, r] + g[q, c] - 2 * between[q, r, c], lv)
+        table = np.full((e.size, n, n), inf)
+        table[se, r, c] = pair - cost[q, r] - cost[q, c]
+        merge[e] = table
+        merge_min[e], merge_at[e] = table.min(-1), table.argmin(-1)
+
+    def leave_costs(e, nodes=None):
+        """The cost of leaving, for every node of the searches ``e`` or, with ``nodes``
+        (``[|e|, n]`` mask), for those only."""
+        se, i = np.nonzero(np.ones((e.size, n), dtype=bool) if nodes is None else nodes)
+        q = e[se]
+        a = label[q, i]
+        va, ga, dm = big_v[q, a], g[q, a], d[q, i]
+        # leave module a: V - d_i, g - d_i + 2 k_ia
+        leave[q, i] = _module_cost(va - dm, ga - dm + 2 * t[q, i, a], log_vol[q]) - _module_cost(va, ga, log_vol[q])
+
+    def join_table(e):
+        # join module c: V + d_i, g + d_i - 2 k_ic, for the modules a node has an edge to
+        se, i, c = np.nonzero((t[e] > 0) & (ar != label[e][:, :, None]))
+        q = e[se]
+        new = _module_cost(big_v[q, c] + d[q, i], g[q, c] + d[q, i] - 2 * t[q, i, c], log_vol[q])
+        table = np.full((e.size, n, n), inf)
+        table[se, i, c] = new - cost[q, c]
+        join[e] = table
+        join_min[e], join_at[e] = table.min(-1), table.argmin(-1)
+
+    def rescan(table, low, at, s, cols):
+        """Row minima after the columns ``cols`` (one list per search) of ``table`` changed. A row
+        whose minimum was in such a column and went up there is scanned again; the others only
+        compare with the new entries (the rest of the row did not change)."""
+        low_s, at_s = low[s], at[s]
+        hit = np.zeros((s.size, n), dtype=bool)
+        for col in cols:
+            new = table[s, :, col]
+            was = at_s == col[:, None]
+            hit |= was & (new > low_s)
+            take = (new < low_s) | (was & (new <= low_s))
+            low_s = np.where(take, new, low_s)
+            at_s = np.where(take, col[:, None], at_s)
+        low[s], at[s] = low_s, at_s
+        rs, rj = np.nonzero(hit)
+        if rs.size:
+            rows = table[s[rs], rj]
+            low[s[rs], rj], at[s[rs], rj] = rows.min(-1), rows.argmin(-1)
+
+    def join_column(s, c):
+        tc, ds = t[s, :, c], d[s]  # [k, n]
+        new = _module_cost(big_v[s, c][:, None] + ds, g[s, c][:, None] + ds - 2 * tc, log_vol[s, None])
+        join[s, :, c] = np.where((tc > 0) & (label[s] != c[:, None]), new - cost[s, c][:, None], inf)
+
+    merge_table(np.arange(s_all))
+    while True:
+        m = np.flatnonzero(phase == 0)
+        if m.size:  # (1) merge the two adjacent modules whose merge lowers the entropy most
+            row = merge_min[m].argmin(1)  # the lowest row holding the lowest entry, as a flat argmin
+            ok = merge_min[m, row] < -tol[m]
+            s, a = m[ok], row[ok]
+            if s.size:
+                b = merge[s, a].argmin(-1)
+                lab = label[s]
+                label[s] = np.where(lab == b[:, None], a[:, None], lab)
+                t[s, :, a] += t[s, :, b]
+                t[s, :, b] = 0
+                between[s, a, :] += between[s, b, :]
+                between[s, :, a] += between[s, :, b]
+                between[s, b, :] = 0
+                between[s, :, b] = 0
+                big_v[s, a] += big_v[s, b]
+                big_v[s, b] = 0
+                g[s, a] = big_v[s, a] - between[s, a, a]
+                g[s, b] = 0
+                cost[s] = _module_cost(big_v[s], g[s], log_vol[s, None])
+                # the pairs with a, in the order of terms of merge_table; none with b any more
+                ca, cx, bx = cost[s, a][:, None], cost[s], between[s, a]
+                pair = _module_cost(big_v[s, a][:, None] + big_v[s], g[s, a][:, None] + g[s] - 2 * bx, log_vol[s, None])
+                merge[s, a, :] = np.where((bx > 0) & (ar > a[:, None]), pair - ca - cx, inf)
+                merge[s, :, a] = np.where((bx > 0) & (ar < a[:, None]), pair - cx - ca, inf)
+                merge[s, b, :] = inf
+                merge[s, :, b] = inf
+                merge_min[s, b] = inf
+                merge_min[s, a], merge_at[s, a] = merge[s, a].min(-1), merge[s, a].argmin(-1)
+                rescan(merge, merge_min, merge_at, s, [a, b])
+                changed[s] = True
+            stop = m[~ok]
+            if stop.size:
+                phase[stop] = 1
+                moves[stop] = 0
+                leave_costs(stop)
+                join_table(stop)
+        m = np.flatnonzero(phase == 1)
+        if not m.size:
+            if not (phase == 0).any():
+                break
+            continue
+        # (2) move the one node whose move to a neighbouring module lowers the entropy most
+        # min over c of fl(leave_i + join_ic) is fl(leave_i + min_c join_ic): rounding is monotone
+        total = leave[m] + join_min[m]
+        row = total.argmin(1)
+        ok = total[np.arange(m.size), row] < -tol[m]
+        s, i = m[ok], row[ok]
+        if s.size:
+            c = (leave[s, i][:, None] + join[s, i]).argmin(-1)
+            a = label[s, i]
+            di, own_i, to_c = d[s, i], t[s, i, a], t[s, i, c]
+            g[s, a] += 2 * own_i - di
+            g[s, c] += di - 2 * to_c
+            big_v[s, a] -= di
+            big_v[s, c] += di
+            cost[s] = _module_cost(big_v[s], g[s], log_vol[s, None])
+            wi, ti = w[s, :, i], t[s, i, :]  # node i's edges, and its weight to every module before
+            t[s, :, a] -= wi
+            t[s, :, c] += wi
+            between[s, :, c] += ti  # B + Oᵀ W Δ + Δᵀ W O with Δ = e_i (e_c - e_a)ᵀ (no self-loops)
+            between[s, :, a] -= ti
+            between[s, c, :] += ti
+            between[s, a, :] -= ti
+            label[s, i] = c
+            changed[s] = True
+            moves[s] += 1
+            leave_costs(s, (label[s] == a[:, None]) | (label[s] == c[:, None]))  # the others did not change
+            join_column(s, a)
+            join_column(s, c)
+            rescan(join, join_min, join_at, s, [a, c])
+        end = np.concatenate([m[~ok], s[moves[s] >= sizes[s] ** 2]])
+        if end.size:  # end of a round: another one if it changed something
+            again = end[changed[end] & (rounds[end] + 1 < max_rounds)]
+            rounds[end] += 1
+            phase[end] = 2
+            phase[again] = 0
+            changed[again] = False
+            if again.size:
+                merge_table(again)
+    return label, cost.sum(1)
 
 
 def _refine_entropy(label, w, d, max_rounds: int = 50):
@@ -1583,82 +1791,26 @@ def _refine_entropy(label, w, d, max_rounds: int = 50):
     moving, while some move lowers it, the one node whose move to a neighbouring module
     lowers it most; (1) and (2) repeat until neither changes anything (ties: lowest index).
     ``w`` is the symmetric weight matrix and ``d`` the degrees (numpy or torch, float64);
-    returns the labels as a tensor."""
-    w = np.asarray(w, dtype=np.float64)
-    d = np.asarray(d, dtype=np.float64)
-    label = np.array(label, dtype=np.int64)
-    n = d.size
-    vol = float(d.sum())
-    tol = 1e-9 * vol
-    upper = np.triu(np.ones((n, n), dtype=bool), 1)
-    eye = np.eye(n)
-    inf = np.inf
-    for _ in range(max_rounds):
-        changed = False
-        while True:  # (1) merges
-            onehot = eye[label]  # [node, module]
-            big_v = d @ onehot
-            between = onehot.T @ w @ onehot
-            g = big_v - np.diag(between)
-            cost = _module_cost(big_v, g, vol)
-            gc = g[:, None] + g[None, :] - 2 * between
-            delta = _module_cost(big_v[:, None] + big_v[None, :], gc, vol) - cost[:, None] - cost[None, :]
-            delta = np.where(upper & (between > 0), delta, inf)
-            a, b = divmod(int(np.argmin(delta)), n)
-            if not delta[a, b] < -tol:
-                break
-            label[label == b] = a
-            changed = True
-        for _ in range(n * n):  # (2) single-node moves
-            onehot = eye[label]
-            big_v = d @ onehot
-            to_module = w @ onehot  # weight from every node to every module
-            g = big_v - (onehot * to_module).sum(0)
-            own = to_module[np.arange(n), label]
-            va, ga = big_v[label], g[label]
-            # leave module a: V - d_i, g - d_i + 2 k_ia; join module b: V + d_i, g + d_i - 2 k_ib
-            leave = _module_cost(va - d, ga - d + 2 * own, vol) - _module_cost(va, ga, vol)
-            join = (_module_cost(big_v[None, :] + d[:, None], g[None, :] + d[:, None] - 2 * to_module, vol)
-                    - _module_cost(big_v, g, vol)[None, :])
-            delta = leave[:, None] + join
-            delta = np.where((to_module > 0) & (np.arange(n)[None, :] != label[:, None]), delta, inf)
-            i, b = divmod(int(np.argmin(delta)), n)
-            if not delta[i, b] < -tol:
-                break
-            label[i] = b
-            changed = True
-        if not changed:
-            break
-    return torch.from_numpy(label)
+    returns the labels as a tensor. :func:`_entropy_search` runs many of these at once."""
+    w = np.asarray(w, dtype=np.float64)[None]
+    d = np.asarray(d, dtype=np.float64)[None]
+    return torch.from_numpy(_entropy_search(np.asarray(label)[None], w, d, max_rounds=max_rounds)[0][0])
 
 
-def _partition_cost(label, w, d) -> float:
-    w = np.asarray(w, dtype=np.float64)
-    d = np.asarray(d, dtype=np.float64)
-    onehot = np.eye(d.size)[np.asarray(label)]
-    big_v = d @ onehot
-    g = big_v - np.diag(onehot.T @ w @ onehot)
-    return float(_module_cost(big_v, g, float(d.sum())).sum())
-
-
-def _spectral_starts(wg: Tensor, kmax: int, iters: int = 100) -> List[Tensor]:
-    """Spectral partitions of one graph (weight matrix ``wg``) into ``2 … kmax`` groups, from
-    one eigendecomposition: for each ``k``, the first ``k`` eigenvectors of the normalised
-    Laplacian, rows scaled to unit length, then :func:`_farthest_point_kmeans` (all ``k`` in
-    one batched call)."""
-    n = wg.size(0)
-    ks = list(range(2, min(kmax, n - 1) + 1))
-    if not ks:
-        return []
-    d = wg.sum(1)
-    inv = torch.where(d > 0, d.clamp_min(1e-300).rsqrt(), torch.zeros_like(d))
-    lap = torch.diag((d > 0).double()) - inv.unsqueeze(1) * wg * inv.unsqueeze(0)
-    vec = torch.linalg.eigh(lap)[1]
-    kt = torch.tensor(ks)
-    emb = vec[:, : ks[-1]].unsqueeze(0) * (torch.arange(ks[-1]).unsqueeze(0) < kt.unsqueeze(1)).unsqueeze(1)
-    emb = emb / emb.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    assign = _farthest_point_kmeans(emb, torch.ones(len(ks), n, dtype=torch.bool), kt, iters)
-    return list(assign)
+def _spectral_starts(lap: Tensor, sizes: Tensor, kmax: int, iters: int = 100) -> Tensor:
+    """Spectral partitions of every graph of a padded batch (normalised Laplacians ``lap``
+    ``[G, m, m]``) into ``2 … kmax`` groups: for each ``k``, the first ``k`` eigenvectors, rows
+    scaled to unit length, then :func:`_farthest_point_kmeans`, all graphs and all ``k`` in
+    one batched call. Returns the groups ``[G, kmax - 1, m]`` (entry ``[g, k - 2]``; only
+    ``k < n_g`` is meaningful)."""
+    g, m = sizes.numel(), lap.size(-1)
+    kt = torch.arange(2, kmax + 1)
+    vec = _eigh_by_size(lap, sizes)[:, :, :kmax]
+    emb = (vec.unsqueeze(1) * (torch.arange(kmax) < kt.unsqueeze(1)).unsqueeze(1)).reshape(-1, m, kmax)  # [G·k, m, kmax]
+    emb = emb / _sum_terms(emb.square()).sqrt().clamp_min(1e-12).unsqueeze(-1)
+    real = (torch.arange(m) < sizes.unsqueeze(1)).unsqueeze(1).expand(g, kt.numel(), m)
+    assign = _farthest_point_kmeans(emb, real.reshape(-1, m), kt.repeat(g), iters)
+    return assign.view(g, kt.numel(), m)
 
 
 def structural_entropy_partition(edge_index: Tensor, num_nodes: int, edge_weight: Optional[Tensor] = None,
@@ -1670,6 +1822,7 @@ def structural_entropy_partition(edge_index: Tensor, num_nodes: int, edge_weight
     groups (:func:`spectral_partition`); the start that ends with the lowest entropy wins.
     Several starts matter: from single nodes alone the search stops, on two 5-cliques joined
     by one edge, at 2.421 bits with the two bridge nodes paired, above the two cliques' 2.363.
+    All the searches of all the graphs run together (:func:`_entropy_search`).
 
     The number of modules is not given; it is where the entropy stops falling. Isolated nodes
     stay alone. Returns the module of every node (numbered graph by graph, inside a graph by
@@ -1680,35 +1833,51 @@ def structural_entropy_partition(edge_index: Tensor, num_nodes: int, edge_weight
     n = num_nodes
     if n == 0:
         return torch.zeros(0, dtype=torch.long, device=edge_index.device), 0
-    _, sizes, start, u, v, w = _graph_blocks(edge_index, n, edge_weight, batch)
-    cluster = torch.empty(n, dtype=torch.long)
-    offset = 0
-    for gi in range(sizes.numel()):
-        s0, ng = int(start[gi]), int(sizes[gi])
-        inside = (u >= s0) & (u < s0 + ng)
-        ug, vg, wg_ = u[inside] - s0, v[inside] - s0, w[inside]
-        wg = torch.zeros(ng, ng, dtype=torch.float64)
-        wg.index_put_((ug, vg), wg_, accumulate=True)
-        wg = wg + wg.t()
-        dg = wg.sum(1)
-        lab = torch.arange(ng)
-        if ng > 1 and float(dg.sum()) > 0:
-            starts = [torch.arange(ng)] + _spectral_starts(wg, max_start_clusters)
-            w_np, d_np = wg.numpy(), dg.numpy()
-            best_cost = float("inf")
-            for init in starts:
-                cand = _refine_entropy(init.numpy(), w_np, d_np)
-                cost = _partition_cost(cand.numpy(), w_np, d_np)
-                if cost < best_cost - 1e-9 * float(dg.sum()):
-                    lab, best_cost = cand, cost
-        first = torch.full((ng,), ng, dtype=torch.long).scatter_reduce_(0, lab, torch.arange(ng), "amin")
-        used = (first < ng).nonzero().view(-1)
-        order = torch.argsort(first[used])
-        remap = torch.full((ng,), -1, dtype=torch.long)
-        remap[used[order]] = torch.arange(used.numel())
-        cluster[s0:s0 + ng] = remap[lab] + offset
-        offset += used.numel()
-    return cluster.to(edge_index.device), offset
+    b, sizes, start, u, v, w = _graph_blocks(edge_index, n, edge_weight, batch)
+    local = torch.arange(n) - start[b]
+    rows, cols, ww = torch.cat([u, v]), torch.cat([v, u]), torch.cat([w, w])
+    lap, _ = _padded_laplacians(rows, cols, ww, b, local, sizes, True)
+    num_graphs, m = lap.shape[:2]
+    adj = torch.zeros(num_graphs, m, m, dtype=torch.float64)
+    adj.index_put_((b[rows], local[rows], local[cols]), ww, accumulate=True)
+    deg = adj.sum(-1)
+    # the starts: one module per node, then spectral partitions with k = 2 … kmax groups (k < n_g);
+    # a padding node j is its own module j, which no real node uses
+    kmax = min(max_start_clusters, m - 1)
+    starts = [torch.arange(m).expand(num_graphs, m)]
+    valid = [sizes > 1]
+    if kmax >= 2:
+        spec = _spectral_starts(lap, sizes, kmax)
+        pad = torch.arange(m) >= sizes.unsqueeze(1)
+        for j, k in enumerate(range(2, kmax + 1)):
+            starts.append(torch.where(pad, torch.arange(m), spec[:, j]))
+            valid.append(sizes > k)
+    starts, valid = torch.stack(starts, 1), torch.stack(valid, 1)  # [G, starts, m], [G, starts]
+    valid &= (deg.sum(1) > 0).unsqueeze(1)
+    gid, sid = valid.nonzero(as_tuple=True)
+    w_np, d_np = adj.numpy(), deg.numpy()
+    found, found_cost = _entropy_search(starts[gid, sid].numpy(), w_np[gid.numpy()], d_np[gid.numpy()],
+                                        sizes[gid].numpy())
+    cost = np.full(valid.shape, np.inf)
+    cost[gid.numpy(), sid.numpy()] = found_cost
+    result = np.full(valid.shape + (m,), -1, dtype=np.int64)
+    result[gid.numpy(), sid.numpy()] = found
+    # the first start wins unless a later one is lower by more than the tolerance
+    lab = np.broadcast_to(np.arange(m), (num_graphs, m)).copy()
+    best = np.full(num_graphs, np.inf)
+    tol = 1e-9 * d_np.sum(1)
+    for j in range(valid.size(1)):
+        better = cost[:, j] < best - tol
+        lab[better] = result[better, j]
+        best[better] = cost[better, j]
+    # number the modules graph by graph, inside a graph by their lowest node
+    key = b * m + torch.from_numpy(lab)[b, local]
+    first = torch.full((num_graphs * m,), n, dtype=torch.long).scatter_reduce_(0, key, torch.arange(n), "amin")
+    used = first < n
+    order = torch.argsort(first[used])
+    remap = torch.full_like(first, -1)
+    remap[used.nonzero().view(-1)[order]] = torch.arange(order.numel())
+    return remap[key].to(edge_index.device), int(order.numel())
 
 
 @register("sep")
@@ -1732,14 +1901,14 @@ class SEPPool(Pooler):
     different heuristics, so the partitions can differ; ``tests/test_sep.py`` compares the
     entropy both reach. Deeper hierarchies come from pooling again, not from one deeper tree.
 
-    Cost: a search per graph, in Python. On a batch of 32 graphs of 10 to 30 nodes it takes
-    about 2.6 times tgp's CPU time with the default seven spectral starts
-    (``max_start_clusters=8``) and reaches a lower entropy than tgp's on 31 of the 32 graphs
-    (0.195 bits lower on average; equal on the last). Fewer starts are faster
-    (``max_start_clusters=1``, greedy merging from single nodes only: 0.65 times tgp's time,
-    0.177 bits lower on that batch) but miss the optimum on some graphs: two cliques joined
-    by one edge, and the 8 x 8 grid, where four starts stop at 3.838 bits and eight reach
-    3.829.
+    Cost: eight searches per graph (one from single nodes, seven from spectral starts), all
+    the searches of a batch run together in numpy (:func:`_entropy_search`), each step
+    updating only what it changed. ``benchmarks/bench_new_poolers.py`` times it against tgp's
+    ``SEPPooling`` on batches of 32 graphs of 10 to 30 nodes and of 8 graphs of 100 to 200
+    nodes (see ``benchmarks/results/new_poolers.md``). ``max_start_clusters=1`` (greedy merging
+    from single nodes only) is cheaper but misses the optimum on some graphs: two cliques
+    joined by one edge, and the 8 x 8 grid, where four starts stop at 3.838 bits and eight
+    reach 3.829.
     """
 
     is_precomputable = True

@@ -228,3 +228,17 @@ def test_tgp_zeroes_single_node_clusters():
     ours = cluster_eigenvectors(ei, cluster, 2, 2, padding="last", sign="first")
     assert np.allclose(theta_tgp[3], 0.0)             # tgp: the isolated node's features vanish
     assert torch.allclose(ours[3], torch.ones(2))     # here: theta = 1 (the eigenvector of a 1-node graph)
+
+
+@pytest.mark.parametrize("sizes, seed", [([13, 10, 30, 22, 38, 5, 6, 5], 3), ([39, 12, 22, 33, 10, 35, 33, 8], 12),
+                                         ([30, 38, 16, 8, 17, 24, 29, 17], 36)])
+def test_partition_does_not_depend_on_the_batch_even_where_nodes_tie(sizes, seed):
+    """Padding a graph to the batch's largest one must not change its rounding: k-means sums
+    term by term, one eigh per graph. (With a batched eigh, a reduction over padded rows and
+    cdist's matrix-product distances, these batches moved ties of symmetric nodes.)"""
+    from batches import partition_graph_by_graph, random_batch
+
+    ei, n, batch = random_batch(sizes, 4, seed)
+    for k in (4, 8):
+        assert torch.equal(spectral_partition(ei, n, k, batch=batch)[0],
+                           partition_graph_by_graph(spectral_partition, ei, n, batch, k=k)[0])

@@ -171,3 +171,16 @@ def test_entropy_no_higher_than_tgps_sep_on_small_graphs():
         assert ours <= theirs + 1e-9, (name, ours, theirs)
         lower += ours < theirs - 1e-6
     assert lower >= 1
+
+
+@pytest.mark.parametrize("sizes, seed", [([5, 5, 19, 26, 31, 16, 40, 7], 2), ([11, 21, 5, 10, 8, 9, 6, 31], 9),
+                                         ([5, 15, 9, 24, 12, 30, 8, 17], 0)])
+def test_batch_runs_every_search_as_it_would_run_alone(sizes, seed):
+    """All searches of a batch run together, padded to its largest graph; each graph still gets
+    exactly its own partition (spectral starts included, where symmetric nodes tie)."""
+    from batches import partition_graph_by_graph, random_batch
+
+    ei, n, batch = random_batch(sizes, 4, seed)
+    together, k = structural_entropy_partition(ei, n, batch=batch)
+    alone, k_alone = partition_graph_by_graph(structural_entropy_partition, ei, n, batch)
+    assert k == k_alone and torch.equal(together, alone)
