@@ -1646,15 +1646,29 @@ def _entropy_search(label, w, d, sizes=None, max_rounds: int = 50):
     rounds = np.zeros(s_all, dtype=np.int64)
     moves = np.zeros(s_all, dtype=np.int64)
 
+    def row_minima(table, low, at, e, se, r, c, vals):
+        """Write ``vals`` at ``(e[se], r, c)`` of an all-``inf`` table, and the minimum of every
+        row with a column where it is, from the entries alone (they come in row order)."""
+        table[e] = inf
+        table[e[se], r, c] = vals
+        low[e], at[e] = inf, 0
+        if not vals.size:
+            return
+        key = se * n + r
+        start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        low_seg = np.minimum.reduceat(vals, start)
+        seg = np.repeat(np.arange(start.size), np.diff(np.r_[start, key.size]))
+        first = np.flatnonzero(vals == low_seg[seg])
+        first = first[np.r_[True, seg[first][1:] != seg[first][:-1]]]  # the lowest column per row
+        low[e[se[start]], r[start]] = low_seg
+        at[e[se[first]], r[first]] = c[first]
+
     def merge_table(e):
         # only adjacent pairs (B > 0) can merge: the entries are computed there only
         se, r, c = np.nonzero(upper & (between[e] > 0))
-        q, lv = e[se], log_vol[e[se]]
-        pair = _module_cost(big_v[q, r] + big_v[q, c], g[q, r] + g[q, c] - 2 * between[q, r, c], lv)
-        table = np.full((e.size, n, n), inf)
-        table[se, r, c] = pair - cost[q, r] - cost[q, c]
-        merge[e] = table
-        merge_min[e], merge_at[e] = table.min(-1), table.argmin(-1)
+        q = e[se]
+        pair = _module_cost(big_v[q, r] + big_v[q, c], g[q, r] + g[q, c] - 2 * between[q, r, c], log_vol[q])
+        row_minima(merge, merge_min, merge_at, e, se, r, c, pair - cost[q, r] - cost[q, c])
 
     def leave_costs(e, nodes=None):
         """The cost of leaving, for every node of the searches ``e`` or, with ``nodes``
@@ -1671,10 +1685,7 @@ def _entropy_search(label, w, d, sizes=None, max_rounds: int = 50):
         se, i, c = np.nonzero((t[e] > 0) & (ar != label[e][:, :, None]))
         q = e[se]
         new = _module_cost(big_v[q, c] + d[q, i], g[q, c] + d[q, i] - 2 * t[q, i, c], log_vol[q])
-        table = np.full((e.size, n, n), inf)
-        table[se, i, c] = new - cost[q, c]
-        join[e] = table
-        join_min[e], join_at[e] = table.min(-1), table.argmin(-1)
+        row_minima(join, join_min, join_at, e, se, i, c, new - cost[q, c])
 
     def rescan(table, low, at, s, cols):
         """Row minima after the columns ``cols`` (one list per search) of ``table`` changed. A row
