@@ -1824,6 +1824,10 @@ def _spectral_starts(lap: Tensor, sizes: Tensor, kmax: int, iters: int = 100) ->
     return assign.view(g, kt.numel(), m)
 
 
+#: About how many entries (searches x nodes x nodes) one batched entropy search holds per table.
+SEARCH_CHUNK = 1 << 22
+
+
 def structural_entropy_partition(edge_index: Tensor, num_nodes: int, edge_weight: Optional[Tensor] = None,
                                  batch: Optional[Tensor] = None, max_start_clusters: int = 8) -> Tuple[Tensor, int]:
     r"""Partition every graph by minimising its two-level structural entropy
@@ -1865,14 +1869,23 @@ def structural_entropy_partition(edge_index: Tensor, num_nodes: int, edge_weight
             valid.append(sizes > k)
     starts, valid = torch.stack(starts, 1), torch.stack(valid, 1)  # [G, starts, m], [G, starts]
     valid &= (deg.sum(1) > 0).unsqueeze(1)
-    gid, sid = valid.nonzero(as_tuple=True)
-    w_np, d_np = adj.numpy(), deg.numpy()
-    found, found_cost = _entropy_search(starts[gid, sid].numpy(), w_np[gid.numpy()], d_np[gid.numpy()],
-                                        sizes[gid].numpy())
+    gid, sid = (x.numpy() for x in valid.nonzero(as_tuple=True))
+    w_np, d_np, size_np, start_np = adj.numpy(), deg.numpy(), sizes.numpy(), starts.numpy()
     cost = np.full(valid.shape, np.inf)
-    cost[gid.numpy(), sid.numpy()] = found_cost
     result = np.full(valid.shape + (m,), -1, dtype=np.int64)
-    result[gid.numpy(), sid.numpy()] = found
+    # the searches in chunks of similar size, each padded to its largest graph only, with at
+    # most about SEARCH_CHUNK entries per table (a lone large graph is a chunk of its own)
+    order = np.argsort(-size_np[gid], kind="stable")
+    lo = 0
+    while lo < order.size:
+        mc = int(size_np[gid[order[lo]]])
+        hi = min(order.size, lo + max(1, SEARCH_CHUNK // max(mc * mc, 1)))
+        pick = order[lo:hi]
+        g_c, s_c = gid[pick], sid[pick]
+        found, found_cost = _entropy_search(start_np[g_c, s_c, :mc], w_np[g_c, :mc, :mc], d_np[g_c, :mc], size_np[g_c])
+        cost[g_c, s_c] = found_cost
+        result[g_c, s_c, :mc] = found
+        lo = hi
     # the first start wins unless a later one is lower by more than the tolerance
     lab = np.broadcast_to(np.arange(m), (num_graphs, m)).copy()
     best = np.full(num_graphs, np.inf)

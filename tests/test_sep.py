@@ -184,3 +184,17 @@ def test_batch_runs_every_search_as_it_would_run_alone(sizes, seed):
     together, k = structural_entropy_partition(ei, n, batch=batch)
     alone, k_alone = partition_graph_by_graph(structural_entropy_partition, ei, n, batch)
     assert k == k_alone and torch.equal(together, alone)
+
+
+def test_searches_split_into_chunks_give_the_same_partition(monkeypatch):
+    """Large batches are searched in chunks of similar graph size (SEARCH_CHUNK entries per
+    table); one search per chunk must give what one chunk for all gives."""
+    from batches import random_batch
+
+    import poolkit.one_over_k as ook
+
+    ei, n, batch = random_batch([5, 15, 9, 24, 12, 30, 8, 17], 4, 1)
+    together = structural_entropy_partition(ei, n, batch=batch)
+    monkeypatch.setattr(ook, "SEARCH_CHUNK", 1)
+    assert all(torch.equal(x, y) if isinstance(x, torch.Tensor) else x == y
+               for x, y in zip(structural_entropy_partition(ei, n, batch=batch), together))
