@@ -54,6 +54,7 @@ from poolkit.one_over_k import EdgeContractionPooling, EigenPool, MaxCutPool, SE
 from poolkit.score import ASAPooling, PANPooling  # noqa: E402
 from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs  # noqa: E402
 from poolkit.src import NoPool  # noqa: E402
+from poolkit.testing import MetAsSparseTensor  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: The dense soft poolers timed on the padded batch: ours, and the name of tgp's peer.
@@ -139,16 +140,9 @@ def build(name, f, k, device, tgp):
                 mets[key] = (index, m_norm.detach())
             return mets[key]
 
-        class _COO:  # the one SparseTensor method PyG's PANPooling calls
-            def __init__(self, index, value):
-                self.args = (index[1], index[0], value)
-
-            def coo(self):
-                return self.args
-
         impls["poolkit"] = (ours, lambda x, ei, b, d: ours(x, ei, batch=b, met=met(x, ei)).x.sum())
         impls["poolkit+MET"] = (ours, lambda x, ei, b, d: ours(x, ei, batch=b).x.sum())
-        impls["pyg"] = (ref, lambda x, ei, b, d: ref(x, _COO(*met(x, ei)), batch=b)[0].sum())
+        impls["pyg"] = (ref, lambda x, ei, b, d: ref(x, MetAsSparseTensor(*met(x, ei)), batch=b)[0].sum())
     elif name == "eigenpool":
         ours = EigenPool(k=k, modes=2)
         impls["poolkit"] = (ours, lambda x, ei, b, d: _total(*_outs(ours(x, ei, batch=b))))

@@ -4,7 +4,8 @@ torch-geometric-pool (tgp) imports ``torch_scatter``, a compiled extension that 
 wheel for every torch version. :func:`install_torch_scatter_stand_in` registers a small
 pure-PyTorch module under that name, built on ``Tensor.scatter_reduce_`` (the kernels PyG's
 own ``scatter`` uses), so that tgp imports and its sparse code paths run. It does nothing
-when the real ``torch_scatter`` is importable.
+when the real ``torch_scatter`` is importable. :class:`MetAsSparseTensor` hands poolkit's MET
+matrix to PyG's ``PANPooling``, which reads it as a ``torch_sparse.SparseTensor``.
 """
 from __future__ import annotations
 
@@ -56,3 +57,16 @@ def install_torch_scatter_stand_in() -> bool:
     mod.__version__ = "stand-in"
     sys.modules["torch_scatter"] = mod
     return True
+
+
+class MetAsSparseTensor:
+    """PANPool's MET matrix ``M̃`` as poolkit stores it (``index`` ``[2, E]``, source then
+    target, and ``value``), seen through the one ``torch_sparse.SparseTensor`` method that
+    PyG's ``PANPooling`` calls: ``coo()``, which gives ``(row, col, value)`` indexed (target,
+    source)."""
+
+    def __init__(self, index: torch.Tensor, value: torch.Tensor):
+        self._coo = (index[1], index[0], value)
+
+    def coo(self):
+        return self._coo

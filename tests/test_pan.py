@@ -8,6 +8,7 @@ from torch_geometric.nn import PANPooling as PygPAN
 import poolkit
 from poolkit import src
 from poolkit.score import PANPooling, met_matrix
+from poolkit.testing import MetAsSparseTensor
 
 from test_score import assert_pooled_like_pyg, random_batch
 
@@ -115,16 +116,6 @@ def test_initial_weights_follow_pyg_and_the_authors():
 
 
 # --------------------------------------------------------------------------- PyG
-class _COO:
-    """The one method of a torch_sparse SparseTensor that PyG's PANPooling calls."""
-
-    def __init__(self, row, col, value):
-        self.row, self.col, self.value = row, col, value
-
-    def coo(self):
-        return self.row, self.col, self.value
-
-
 def _pyg_met_formula(ei, n, pyg_weights):
     """PyG's PANConv, read as a formula: coefficients are cumulative products of its weights,
     Z counts the non-zeros per row, and its matrix is indexed (target, source)."""
@@ -177,7 +168,7 @@ def test_matches_pygs_panpooling_on_the_same_met(ratio):
     out = ours(x, ei, batch=batch)
     index, m_norm = out.so.extra["met_index"], out.so.extra["met_value"]
     # PyG's M is indexed (target, source); for these undirected graphs M~ is symmetric
-    xr, eir, ewr, br, perm, _ = ref(x, _COO(index[1], index[0], m_norm.detach()), batch=batch)
+    xr, eir, ewr, br, perm, _ = ref(x, MetAsSparseTensor(index, m_norm.detach()), batch=batch)
     assert_pooled_like_pyg(out, xr, eir, ewr, br, perm)
     out.x.sum().backward()
     xr.sum().backward()
@@ -190,7 +181,7 @@ def test_pyg_with_a_negative_sign_keeps_the_lowest_scores():
     x, ei, _, _ = random_batch([12], f=5)
     out = ours(x, ei)
     index, m_norm = out.so.extra["met_index"], out.so.extra["met_value"]
-    perm = ref(x, _COO(index[1], index[0], m_norm.detach()))[4]
+    perm = ref(x, MetAsSparseTensor(index, m_norm.detach()))[4]
     y = out.so.extra["score"]
     assert set(perm.tolist()) == set(torch.argsort(y)[: perm.numel()].tolist())
     assert set(perm.tolist()).isdisjoint(out.so.kept.tolist())
