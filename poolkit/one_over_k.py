@@ -60,6 +60,7 @@ from .src import (
     check_positive_int,
     register,
     sparse_reduce,
+    sum_duplicate_pairs,
 )
 
 __all__ = [
@@ -98,10 +99,8 @@ def _undirected(edge_index: Tensor, num_nodes: int, edge_weight: Optional[Tensor
     w = torch.ones(row.numel(), dtype=torch.float64) if edge_weight is None else edge_weight.detach().cpu().double().view(-1)
     keep = (row != col) & (w > 0)
     row, col, w = row[keep], col[keep], w[keep]
-    lo, hi = torch.minimum(row, col), torch.maximum(row, col)
-    key, inv = torch.unique(lo * max(num_nodes, 1) + hi, return_inverse=True)
-    ws = torch.zeros(key.numel(), dtype=torch.float64).index_add_(0, inv, w) / 2
-    return key // max(num_nodes, 1), key % max(num_nodes, 1), ws
+    u, v, ws = sum_duplicate_pairs(torch.minimum(row, col), torch.maximum(row, col), w, num_nodes)
+    return u, v, ws / 2
 
 
 def _priority(num_nodes: int, seed: Optional[int]) -> Tensor:
@@ -198,9 +197,8 @@ def _hard_connect(edge_index: Tensor, so: SelectOutput, edge_weight: Optional[Te
     r, c = cl[edge_index[0]], cl[edge_index[1]]
     keep = r != c
     r, c, w = r[keep], c[keep], w[keep]
-    key, inv = torch.unique(r * max(k, 1) + c, return_inverse=True)
-    ew = w.new_zeros(key.numel()).index_add_(0, inv, w)
-    return torch.stack([key // max(k, 1), key % max(k, 1)]), ew
+    r, c, ew = sum_duplicate_pairs(r, c, w, k)
+    return torch.stack([r, c]), ew
 
 
 def _graclus_levels(edge_index, num_nodes, edge_weight, batch, seed, levels, mode):

@@ -44,6 +44,7 @@ from .src import (
     check_positive_int,
     check_ratio,
     register,
+    sum_duplicate_pairs,
 )
 
 __all__ = ["topk_select", "num_kept", "induced_subgraph", "selection_spread", "TopKPooling", "SAGPooling"]
@@ -546,7 +547,7 @@ def met_matrix(edge_index: Tensor, num_nodes: int, path_weights: Tensor,
     dev, dtype = w.device, w.dtype
     n = int(num_nodes)
     ew = torch.ones(edge_index.size(1), device=dev, dtype=dtype) if edge_weight is None else edge_weight.to(dtype)
-    a_row, a_col, a_val = _coalesce_sum(edge_index[0], edge_index[1], ew, n)
+    a_row, a_col, a_val = sum_duplicate_pairs(edge_index[0], edge_index[1], ew, n)
     a_ptr = torch.zeros(n + 1, dtype=torch.long, device=dev)
     a_ptr[1:] = torch.cumsum(torch.bincount(a_row, minlength=n), 0)
     eye = torch.arange(n, device=dev)
@@ -557,12 +558,12 @@ def met_matrix(edge_index: Tensor, num_nodes: int, path_weights: Tensor,
         reps = a_ptr[p_col + 1] - a_ptr[p_col]
         first = torch.cumsum(reps, 0) - reps
         pos = a_ptr[p_col].repeat_interleave(reps) + torch.arange(int(reps.sum()), device=dev) - first.repeat_interleave(reps)
-        p_row, p_col, p_val = _coalesce_sum(p_row.repeat_interleave(reps), a_col[pos],
+        p_row, p_col, p_val = sum_duplicate_pairs(p_row.repeat_interleave(reps), a_col[pos],
                                             p_val.repeat_interleave(reps) * a_val[pos], n)
         rows.append(p_row)
         cols.append(p_col)
         vals.append(w[step] * p_val)
-    row, col, m = _coalesce_sum(torch.cat(rows), torch.cat(cols), torch.cat(vals), n)
+    row, col, m = sum_duplicate_pairs(torch.cat(rows), torch.cat(cols), torch.cat(vals), n)
     index = torch.stack([row, col])
     if norm == "sum":
         z = m.new_zeros(n).index_add(0, row, m)
@@ -573,12 +574,6 @@ def met_matrix(edge_index: Tensor, num_nodes: int, path_weights: Tensor,
     on_diag = index[0] == index[1]
     diag = m.new_zeros(n).index_add(0, index[0][on_diag], m[on_diag])
     return index, m, m_norm, diag
-
-
-def _coalesce_sum(row: Tensor, col: Tensor, val: Tensor, n: int):
-    """Sum the values of repeated ``(row, col)`` pairs; the pairs come back sorted by row, then column."""
-    key, inv = torch.unique(row * n + col, return_inverse=True)
-    return key // n, key % n, val.new_zeros(key.numel()).index_add(0, inv, val)
 
 
 @register("pan")

@@ -53,6 +53,7 @@ __all__ = [
     "check_ratio",
     "check_positive_int",
     "check_finite",
+    "sum_duplicate_pairs",
 ]
 
 
@@ -395,6 +396,14 @@ def dense_connect(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, remove_
     if remove_self_loops:
         out = out - torch.diag_embed(torch.diagonal(out, dim1=-2, dim2=-1))
     return out
+
+
+def sum_duplicate_pairs(row: Tensor, col: Tensor, val: Tensor, n: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """The pairs ``(row, col)`` once each (``0 <= row, col < n``), sorted by row then column,
+    with the values of repeated pairs summed."""
+    n = max(int(n), 1)
+    key, inv = torch.unique(row * n + col, return_inverse=True)
+    return key // n, key % n, val.new_zeros(key.numel()).index_add_(0, inv, val)
 
 
 def sparse_connect(
