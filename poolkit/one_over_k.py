@@ -1287,16 +1287,25 @@ def _padded_laplacians(rows: Tensor, cols: Tensor, w: Tensor, group: Tensor, loc
     return lap, real
 
 
-def _eigh_by_size(lap: Tensor, sizes: Tensor) -> Tensor:
+def _eigh_by_size(lap: Tensor, sizes: Tensor, each: bool = False) -> Tensor:
     """Eigenvectors of every real block of a padded Laplacian batch (columns by ascending
-    eigenvalue, zeros in the padding), one ``eigh`` per block: a batched ``eigh`` can round
-    differently (by about 1e-15) with where a block sits in the batch, and k-means breaks the
-    ties of symmetric nodes on differences that small. So a graph gets the same basis, even
-    inside a degenerate eigenspace, whether it comes alone or in a batch."""
+    eigenvalue, zeros in the padding). Blocks of one size go through one batched ``eigh`` of
+    exactly that size, so a graph gets the same basis, even inside a degenerate eigenspace,
+    whether it comes alone or in a batch, up to rounding: a batched ``eigh`` can round
+    differently (by about 1e-15) with where a block sits in the batch. ``each=True`` calls
+    ``eigh`` block by block instead, for the k-means of spectral clustering, which breaks the
+    ties of symmetric nodes on differences that small."""
     vec = torch.zeros_like(lap)
-    for gi, size in enumerate(sizes.tolist()):
-        if size > 0:
-            vec[gi, :size, :size] = torch.linalg.eigh(lap[gi, :size, :size])[1]
+    if each:
+        for gi, size in enumerate(sizes.tolist()):
+            if size > 0:
+                vec[gi, :size, :size] = torch.linalg.eigh(lap[gi, :size, :size])[1]
+        return vec
+    for size in torch.unique(sizes).tolist():
+        if size == 0:
+            continue
+        idx = (sizes == size).nonzero().view(-1)
+        vec[idx, :size, :size] = torch.linalg.eigh(lap[idx, :size, :size])[1]
     return vec
 
 
@@ -1315,10 +1324,10 @@ def _farthest_point_kmeans(points: Tensor, valid: Tensor, k: Tensor, iters: int)
     centres. Deterministic: the first centre is the point farthest from the graph's mean, each
     next one the point farthest from the centres so far (ties go to the lower index).
 
-    Sums run term by term (``index_add_`` over nodes, :func:`_sum_terms` over coordinates), not
-    through reductions or matrix products whose rounding depends on the padding and the
-    layout: a graph gets the same result whichever batch it comes in, even where symmetric
-    nodes tie."""
+    Sums run term by term (``index_add_`` over nodes, :func:`_sum_terms` over coordinates) and
+    distances pair by pair, not through reductions or matrix products whose rounding depends
+    on the padding and the layout: a graph gets the same result whichever batch it comes in,
+    even where symmetric nodes tie."""
     b, n, dim = points.shape
     kmax = int(k.max()) if k.numel() else 0
     big = torch.finfo(points.dtype).max
@@ -1341,8 +1350,9 @@ def _farthest_point_kmeans(points: Tensor, valid: Tensor, k: Tensor, iters: int)
     assign = torch.zeros(b, n, dtype=torch.long)
     run = torch.arange(b)  # graphs still moving; a graph whose assignment repeats is at a fixed point
     for step in range(iters):
-        gap = coords[:, run].unsqueeze(-1) - centres[run].permute(2, 0, 1).unsqueeze(2)  # [d, b', n, kmax]
-        d = _sum_terms(gap.square_(), 0)
+        # each distance from its own coordinates (no matrix product, whose rounding would depend
+        # on the padding), in O(b' n kmax) memory
+        d = torch.cdist(points[run], centres[run], compute_mode="donot_use_mm_for_euclid_dist").square_()
         d = torch.where(centre_ok[run].unsqueeze(1), d, torch.full_like(d, big))
         new = d.argmin(-1)
         moved = (new != assign[run]).any(1) if step else torch.ones(run.numel(), dtype=torch.bool)
@@ -1379,7 +1389,7 @@ def spectral_partition(edge_index: Tensor, num_nodes: int, k: int, edge_weight: 
     local = torch.arange(n) - start[b]
     lap, real = _padded_laplacians(torch.cat([u, v]), torch.cat([v, u]), torch.cat([w, w]), b, local, sizes, True)
     kg = sizes.clamp(max=k)
-    vec = _eigh_by_size(lap, sizes)
+    vec = _eigh_by_size(lap, sizes, each=True)
     emb = vec[:, :, : int(kg.max())] * (torch.arange(int(kg.max())) < kg.unsqueeze(1)).unsqueeze(1)
     emb = emb / _sum_terms(emb.square()).sqrt().clamp_min(1e-12).unsqueeze(-1)
     assign = _farthest_point_kmeans(emb, real, kg, iters)[b, local]  # k-means group of every node
@@ -1814,7 +1824,7 @@ def _spectral_starts(lap: Tensor, sizes: Tensor, kmax: int, iters: int = 100) ->
     ``k < n_g`` is meaningful)."""
     g, m = sizes.numel(), lap.size(-1)
     kt = torch.arange(2, kmax + 1)
-    vec = _eigh_by_size(lap, sizes)[:, :, :kmax]
+    vec = _eigh_by_size(lap, sizes, each=True)[:, :, :kmax]
     emb = (vec.unsqueeze(1) * (torch.arange(kmax) < kt.unsqueeze(1)).unsqueeze(1)).reshape(-1, m, kmax)  # [G·k, m, kmax]
     emb = emb / _sum_terms(emb.square()).sqrt().clamp_min(1e-12).unsqueeze(-1)
     real = (torch.arange(m) < sizes.unsqueeze(1)).unsqueeze(1).expand(g, kt.numel(), m)
