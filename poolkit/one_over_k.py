@@ -1319,6 +1319,12 @@ def _sum_terms(x: Tensor, dim: int = -1) -> Tensor:
     return out
 
 
+def _unit_rows(emb: Tensor) -> Tensor:
+    """Rows scaled to unit length (zero rows stay zero), the norm summed term by term
+    (:func:`_sum_terms`) so that a graph's embedding has the same bits in any batch."""
+    return emb / _sum_terms(emb.square()).sqrt().clamp_min(1e-12).unsqueeze(-1)
+
+
 def _farthest_point_kmeans(points: Tensor, valid: Tensor, k: Tensor, iters: int) -> Tensor:
     """Lloyd's k-means on each graph of a padded batch, ``points`` ``[B, n, d]``, with ``k[b]``
     centres. Deterministic: the first centre is the point farthest from the graph's mean, each
@@ -1391,7 +1397,7 @@ def spectral_partition(edge_index: Tensor, num_nodes: int, k: int, edge_weight: 
     kg = sizes.clamp(max=k)
     vec = _eigh_by_size(lap, sizes, each=True)
     emb = vec[:, :, : int(kg.max())] * (torch.arange(int(kg.max())) < kg.unsqueeze(1)).unsqueeze(1)
-    emb = emb / _sum_terms(emb.square()).sqrt().clamp_min(1e-12).unsqueeze(-1)
+    emb = _unit_rows(emb)
     assign = _farthest_point_kmeans(emb, real, kg, iters)[b, local]  # k-means group of every node
     # number the non-empty groups of each graph by their lowest node
     key = b * (k + 1) + assign
@@ -1619,8 +1625,10 @@ def _entropy_search(label, w, d, sizes=None, max_rounds: int = 50):
     to every module, the weight ``B`` between modules, the volumes ``V``, the cuts ``g``, and
     the tables of what every merge and every move would change are updated where the step
     changed them (a merge of ``b`` into ``a``: the pairs with ``a`` or ``b``; a move from ``a``
-    to ``c``: the moves into ``a`` or ``c`` and every node's cost of leaving), with the same
-    arithmetic as a full recomputation. Returns the labels ``[S, n]`` and, for every search,
+    to ``c``: the moves into ``a`` or ``c`` and the cost of leaving for the members of ``a``
+    and ``c``), with the same arithmetic as a full recomputation. Only where a search changes
+    phase is a table built anew: the move tables when its merges end, the merge table when a
+    new round starts. Returns the labels ``[S, n]`` and, for every search,
     ``vol · H`` up to the partition-independent term (the sum of :func:`_module_cost`)."""
     label = np.array(label, dtype=np.int64)
     s_all, n = label.shape
@@ -1826,7 +1834,7 @@ def _spectral_starts(lap: Tensor, sizes: Tensor, kmax: int, iters: int = 100) ->
     kt = torch.arange(2, kmax + 1)
     vec = _eigh_by_size(lap, sizes, each=True)[:, :, :kmax]
     emb = (vec.unsqueeze(1) * (torch.arange(kmax) < kt.unsqueeze(1)).unsqueeze(1)).reshape(-1, m, kmax)  # [G·k, m, kmax]
-    emb = emb / _sum_terms(emb.square()).sqrt().clamp_min(1e-12).unsqueeze(-1)
+    emb = _unit_rows(emb)
     real = (torch.arange(m) < sizes.unsqueeze(1)).unsqueeze(1).expand(g, kt.numel(), m)
     assign = _farthest_point_kmeans(emb, real.reshape(-1, m), kt.repeat(g), iters)
     return assign.view(g, kt.numel(), m)
