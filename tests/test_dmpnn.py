@@ -114,3 +114,16 @@ def test_pool_net_batch_equals_one_by_one(pool, kw):
         alone = torch.cat([model(Batch.from_data_list([g]))[0] for g in graphs])
     assert torch.isfinite(together).all()
     assert torch.allclose(together, alone, atol=1e-8)
+
+
+def test_pool_net_supernode_norm_choice():
+    """``supernode_norm="none"`` drops the LayerNorm on the pooled super-node (the GMPool
+    paper's text names none); any other value than "layer"/"none" is refused."""
+    from poolkit.nn.dmpnn import DMPNNPoolNet
+
+    assert isinstance(DMPNNPoolNet(3, 2, hidden=8, pool="gmpool").norm, torch.nn.LayerNorm)
+    bare = DMPNNPoolNet(3, 2, hidden=8, pool="gmpool", supernode_norm="none")
+    assert isinstance(bare.norm, torch.nn.Identity)
+    assert not any("norm" in name for name, _ in bare.named_parameters())
+    with pytest.raises(ValueError, match="supernode_norm"):
+        DMPNNPoolNet(3, 2, hidden=8, pool="gmpool", supernode_norm="batch")

@@ -197,3 +197,20 @@ def test_edge_esol_resume_adds_only_missing_runs(tmp_path):
     assert len(doc["timing"]) == 1  # the split was timed once, by the first command
     with pytest.raises(ValueError, match="other settings"):
         cli.main(base[:-4] + ["--lr", "0.01", "--out", str(out), "--models", "nopool", "--resume"])
+
+
+def test_edge_table4_widths_per_model():
+    """``--table4`` trains each model at the paper's Table 4 widths; without it every model
+    takes --node-channels/--edge-channels; a model Table 4 does not tune is refused."""
+    import argparse
+
+    from poolkit.experiments.edge_esol import TABLE4, model_channels
+
+    args = argparse.Namespace(table4=True, node_channels="64,64", edge_channels="32,32")
+    assert model_channels("edge_esol", "simple_0.9", args) == ((256, 256), (128, 128))
+    assert model_channels("edge_bbbp", "coarse_0.8", args) == ((512, 512), (256, 256))
+    assert set(TABLE4["edge_esol"]) == {"nopool", "simple_0.9", "coarse_0.9"}
+    with pytest.raises(ValueError, match="Table 4 gives no widths"):
+        model_channels("edge_esol", "simple_0.7", args)
+    args.table4 = False
+    assert model_channels("edge_esol", "simple_0.7", args) == ((64, 64), (32, 32))

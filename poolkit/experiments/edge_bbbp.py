@@ -20,7 +20,7 @@ import csv
 import sys
 from typing import Optional
 
-from .edge_esol import _csv, _ints, add_arguments as _esol_arguments, run_protocol
+from .edge_esol import TABLE4, _csv, _ints, add_arguments as _esol_arguments, run_protocol
 
 PAPER = {
     "nopool": (0.846, 0.011),
@@ -83,6 +83,8 @@ def run(args) -> dict:
         "max_epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
         "optimizer": "Adam, constant learning rate", "loss": "binary cross-entropy",
         "node_channels": list(_ints(args.node_channels)), "edge_channels": list(_ints(args.edge_channels)),
+        "channels_by_model": ({m: [list(n), list(e)] for m, (n, e) in TABLE4["edge_bbbp"].items()}
+                              if getattr(args, "table4", False) else None),
         "selection": "early stopping on validation ROC-AUC; the weights of the best validation epoch are tested",
         "timing": "seconds of one training epoch (no validation), --timing-rounds interleaved rounds before "
                   "training, plus the median epoch of every training run; one process, --threads torch threads",

@@ -55,6 +55,26 @@ PAPER = {
 # Paper, Table 2: speed-up of simple pooling over no pooling on HIV (elapsed real time).
 PAPER_SPEEDUP = {"simple_0.9": 0.16, "simple_0.8": 0.24, "simple_0.7": 0.47, "simple_0.6": 0.55, "simple_0.5": 0.70}
 DEFAULT_MODELS = "nopool,simple_0.9,simple_0.7,coarse_0.9,coarse_0.7"
+#: Paper, Table 4: the hyperband-tuned widths of each model, ``(node channels, edge channels)``
+#: of its two message-passing layers, per data set. ``--table4`` trains each model at these.
+TABLE4 = {
+    "edge_esol": {"nopool": ((128, 128), (128, 128)), "simple_0.9": ((256, 256), (128, 128)),
+                  "coarse_0.9": ((128, 128), (256, 256))},
+    "edge_bbbp": {"nopool": ((128, 128), (256, 256)), "simple_0.8": ((512, 512), (128, 128)),
+                  "coarse_0.8": ((512, 512), (256, 256))},
+}
+
+
+def model_channels(experiment: str, model: str, args):
+    """``(node channels, edge channels)`` of ``model``: the paper's Table 4 widths with
+    ``--table4``, else ``--node-channels`` / ``--edge-channels`` for every model."""
+    if getattr(args, "table4", False):
+        table = TABLE4[experiment]
+        if model not in table:
+            raise ValueError(f"--table4: Table 4 gives no widths for {model!r} on {experiment}; "
+                             f"it gives {', '.join(table)}")
+        return table[model]
+    return _ints(args.node_channels), _ints(args.edge_channels)
 
 
 def _csv(folder: str, file: str) -> Path:
@@ -123,6 +143,8 @@ def add_arguments(parser: argparse.ArgumentParser, epochs: int = 150, patience: 
     add("--lr", type=float, default=1e-3)
     add("--node-channels", default="64,64")
     add("--edge-channels", default="32,32")
+    add("--table4", action="store_true",
+        help="train each model at the paper's Table 4 widths (overrides --node-channels/--edge-channels)")
     add("--timing-rounds", type=int, default=1, help="interleaved one-epoch timing rounds per split (0: none)")
     add("--limit", type=int, default=None, help="use only the first molecules (smoke tests)")
     add("--threads", type=int, default=1, help="torch CPU threads")
@@ -241,11 +263,11 @@ def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, proto
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in models:
         parse_model(m)
-    node_ch, edge_ch = _ints(args.node_channels), _ints(args.edge_channels)
+        model_channels(name, m, args)
     in_ch, e_ch = graphs[0].x.size(1), graphs[0].edge_attr.size(1)
 
     def make_model(m):
-        return build_model(m, in_ch, e_ch, node_ch, edge_ch)
+        return build_model(m, in_ch, e_ch, *model_channels(name, m, args))
 
     runs: List[dict] = []
     timing: List[dict] = []
@@ -254,7 +276,7 @@ def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, proto
     commands = [command]
     wall_before = 0.0
     old = resume_from(out, protocol, ("data", "split", "lr", "batch_size", "max_epochs", "patience",
-                                      "node_channels", "edge_channels")) if getattr(args, "resume", False) else None
+                                      "node_channels", "edge_channels", "channels_by_model")) if getattr(args, "resume", False) else None
     if old is not None:
         runs = [r for r in old["runs"]]
         timing = list(old.get("timing", []))
@@ -333,6 +355,8 @@ def run(args) -> dict:
         "max_epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size, "lr": args.lr,
         "optimizer": "Adam, constant learning rate",
         "node_channels": list(_ints(args.node_channels)), "edge_channels": list(_ints(args.edge_channels)),
+        "channels_by_model": ({m: [list(n), list(e)] for m, (n, e) in TABLE4["edge_esol"].items()}
+                              if getattr(args, "table4", False) else None),
         "targets": "standardised with the training mean/std; RMSE reported in log(mol/L)",
         "selection": "early stopping on validation RMSE; the weights of the best validation epoch are tested",
         "timing": "seconds of one training epoch (no validation), --timing-rounds interleaved rounds per split "

@@ -44,6 +44,8 @@ LABELS = {
     "dmpnn": "D-MPNN", "gmpool": "D-MPNN + GMPool", "ngmpool": "D-MPNN + NGMPool",
     "gmpool_tol": "D-MPNN + GMPool, rank_tol=1e-2 (ours)", "topk": "D-MPNN + Top-K", "sag": "D-MPNN + SAGPool",
     "diffpool": "D-MPNN + DiffPool", "gmpool_ns": "D-MPNN + GMPool (Newton-Schulz)",
+    "gmpool_nonorm": "D-MPNN + GMPool, no supernode LayerNorm (the paper's path)",
+    "ngmpool_nonorm": "D-MPNN + NGMPool, no supernode LayerNorm (the paper's path)",
 }
 MODELS = tuple(LABELS)
 DEFAULT_MODELS = "dmpnn,gmpool,ngmpool,gmpool_tol,topk,sag"
@@ -118,6 +120,8 @@ def build_model(name: str, in_channels: int, edge_dim: int, hidden: int = 200, k
         return DMPNNPoolNet(in_channels, edge_dim, pool=name, k=k, **kw)
     if name in ("gmpool", "ngmpool"):
         return DMPNNPoolNet(in_channels, edge_dim, pool=name, **kw)
+    if name in ("gmpool_nonorm", "ngmpool_nonorm"):
+        return DMPNNPoolNet(in_channels, edge_dim, pool=name[: -len("_nonorm")], supernode_norm="none", **kw)
     if name == "gmpool_tol":
         return DMPNNPoolNet(in_channels, edge_dim, pool="gmpool", rank_tol=1e-2, **kw)
     if name == "gmpool_ns":

@@ -108,8 +108,11 @@ class DMPNNPoolNet(nn.Module):
     name, the node states are pooled: a dense pooler (``"gmpool"``, ``"ngmpool"``,
     ``"diffpool"``, ...) gives ``X' [B, K, H]``, ``A' [B, K, K]`` and ``E' [B, K, K, D]``; a
     sparse one (``"topk"``, ``"sag"``) gives the kept nodes with their induced bonds. The
-    supernode states are normalised with a LayerNorm (our choice: ``Sᵀ X`` and ``M X`` grow
-    with the group sizes), passed through one message-passing layer on the pooled graph,
+    supernode states are normalised with a LayerNorm when ``supernode_norm="layer"`` (our
+    first choice: ``Sᵀ X`` and ``M X`` grow with the group sizes; it rescales every supernode
+    row to unit variance and so undoes GMPool's ``√λ`` column weighting) or left as they are
+    with ``supernode_norm="none"`` (the paper's path: no per-supernode normalisation), passed
+    through one message-passing layer on the pooled graph,
 
     .. math:: X'' = \mathrm{ReLU}\big(W_0 X' + W_1 \hat A' X' + W_2 \hat E' X'\big),
               \quad \hat A' = D'^{-1} A', \ \hat E' = D'^{-1} \textstyle\sum_c u_c E'_{:,:,c},
@@ -136,17 +139,22 @@ class DMPNNPoolNet(nn.Module):
         depth: int = 3,
         dropout: float = 0.15,
         pool: Optional[str] = None,
+        supernode_norm: str = "layer",
         **pool_kwargs,
     ):
         super().__init__()
         from ..src import get_pooler
+
+        if supernode_norm not in ("layer", "none"):
+            raise ValueError(f"supernode_norm must be 'layer' or 'none', got {supernode_norm!r}")
+        self.supernode_norm = supernode_norm
 
         self.encoder = DMPNN(in_channels, edge_dim, hidden, depth, dropout)
         self.pool_name = pool
         self.pool = None
         if pool is not None:
             self.pool = get_pooler(pool, in_channels=hidden, **pool_kwargs)
-            self.norm = nn.LayerNorm(hidden)
+            self.norm = nn.LayerNorm(hidden) if supernode_norm == "layer" else nn.Identity()
             self.post = nn.Linear(hidden * (3 if edge_dim > 0 else 2), hidden)
             if edge_dim > 0:
                 self.edge_mix = nn.Linear(edge_dim, 1, bias=False)
