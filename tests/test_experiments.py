@@ -106,7 +106,7 @@ def test_gmpool_tox21_quick_writes_a_complete_paired_file(tmp_path):
     check = exp.protocol_check(doc)
     assert not check["ok"] and any("--quick" in r for r in check["reasons"])
     rows = exp.claim_table(doc)
-    assert [r["n"] for r in rows] == [2, 2, 2]
+    assert [r["n"] for r in rows] == [2, 2, 2, 2]
     assert all(r["verdict"] == "inconclusive" and "protocol" in r["reason"] for r in rows)
 
 
@@ -137,10 +137,19 @@ def test_gmpool_tox21_claims_follow_the_intervals():
     doc = {"protocol": proto, "runs": [{"model": m, "fold": f, "test_roc_auc": v} for m, vs in auc.items()
                                        for f, v in enumerate(vs)]}
     assert exp.protocol_check(doc)["ok"]
-    rows = {r["a"]: r for r in exp.claim_table(doc)}
-    assert rows["gmpool"]["verdict"] == "reproduced" and rows["gmpool"]["lo"] > 0
-    assert rows["topk"]["verdict"] == "not reproduced" and rows["topk"]["hi"] < 0
-    assert rows["ngmpool"]["verdict"] == "inconclusive" and rows["ngmpool"]["lo"] < 0 < rows["ngmpool"]["hi"]
+    table = exp.claim_table(doc)
+    rows = {(r["a"], r["b"]): r for r in table}
+    assert rows["gmpool", "dmpnn"]["verdict"] == "reproduced" and rows["gmpool", "dmpnn"]["lo"] > 0
+    assert rows["topk", "gmpool"]["verdict"] == "not reproduced" and rows["topk", "gmpool"]["hi"] < 0
+    ng = rows["ngmpool", "gmpool"]
+    assert ng["verdict"] == "inconclusive" and ng["lo"] < 0 < ng["hi"]
+    # the interval is the corrected resampled one: wider than the plain paired t
+    from poolkit.stats import paired_difference
+    plain = paired_difference(auc["gmpool"], auc["dmpnn"])
+    assert rows["gmpool", "dmpnn"]["hi"] - rows["gmpool", "dmpnn"]["lo"] > plain["hi"] - plain["lo"]
+    assert all(0 <= r["p_holm"] <= 1 and r["p_holm"] >= r["p"] for r in table)
+    # no faithful-path runs in this file, so no faithful-path claims
+    assert len(table) == 4 and not any("nonorm" in r["a"] for r in table)
     doc["protocol"] = {**proto, "folds": 2}
     assert all(r["verdict"] == "inconclusive" for r in exp.claim_table(doc))
     # a partial file of the 5-fold protocol: judged only once 3 folds hold every claim's models

@@ -57,11 +57,11 @@ def test_judge_pairs_by_seed_and_reads_the_interval_against_the_margin():
                  {"dataset": "NCI1", "model": "none", "seed": s, "test_accuracy": base - 0.06 - 0.01 * (s % 2)}]
     runs.append({"dataset": "NCI1", "model": "complement", "seed": 99, "test_accuracy": 0.1})  # unpaired: ignored
     rows = {r["claim"]: r for r in rethinking.judge({"runs": runs}, chance={"NCI1": 50.0})}
-    comp = rows["complement ≈ graclus"]
-    assert comp["n"] == 10 and comp["verdict"] == "reproduced"
-    assert -rethinking.MARGIN <= comp["lo"] <= comp["hi"] <= rethinking.MARGIN
+    comp = rows["complement ≥ graclus"]
+    assert comp["n"] == 10 and comp["verdict"] == "reproduced" and comp["kind"] == "noninferior"
+    assert -rethinking.MARGIN < comp["lo"] and comp["holm_verdict"] == "reproduced"
     assert rows["none ≈ graclus"]["verdict"] == "not reproduced" and rows["none ≈ graclus"]["hi"] < 0
-    assert "random_mincut ≈ mincut" not in rows  # no runs, no row
+    assert "random_mincut ≥ mincut" not in rows  # no runs, no row
     at_chance = [dict(r, test_accuracy=0.5) for r in runs if r["model"] in ("graclus", "complement")]
     (row,) = rethinking.judge({"runs": at_chance}, chance={"NCI1": 50.0})
     assert row["verdict"] == "inconclusive" and "chance" in row["reason"]
