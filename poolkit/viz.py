@@ -418,3 +418,64 @@ def loss_figure(history, keys: Optional[Sequence[str]] = None, title: str = "Tra
     fig.update_layout(title=title, height=height, xaxis_title="epoch", yaxis_type="log" if log_y else None,
                       margin=dict(l=50, r=20, t=50, b=40))
     return fig
+
+
+#: The colour of each verdict in :func:`forest_plot`.
+VERDICT_COLORS = {"reproduced": "#1b9e77", "not reproduced": "#d95f02", "inconclusive": "#7570b3",
+                  "not tested": "#999999"}
+
+
+def forest_plot(rows: Sequence[dict], title: str = "Claims: paired difference A − B, 90 % interval",
+                unit: str = "", verdict_key: str = "verdict", height: Optional[int] = None) -> go.Figure:
+    """A forest plot of a chapter's verdicts: one row per claim, its paired difference with
+    the (unadjusted) interval, the claim's margin band shaded (``±m`` for an equivalence,
+    ``[-m, ∞)`` for a non-inferiority), the paper's difference as a diamond, and the verdict
+    as the colour.
+
+    Each row is a dict with ``label``, ``mean``, ``lo``, ``hi``, ``verdict_key`` and optionally
+    ``margin``, ``kind`` (``"equal"``, ``"noninferior"``, ``"greater"``) and ``paper``.
+    """
+    rows = list(rows)
+    if not rows:
+        raise ValueError("forest_plot needs at least one row")
+    for r in rows:
+        missing = {"label", "mean", "lo", "hi", verdict_key} - set(r)
+        if missing:
+            raise ValueError(f"a forest_plot row lacks {sorted(missing)}: {r}")
+    labels = [r["label"] for r in rows]
+    finite = [v for r in rows for v in (r["lo"], r["hi"], r.get("paper"), r.get("margin"))
+              if v is not None and np.isfinite(v)]
+    span = max(abs(v) for v in finite) * 1.15 if finite else 1.0
+    fig = go.Figure()
+    for i, r in enumerate(rows):
+        m, kind = r.get("margin"), r.get("kind")
+        if m:
+            x0, x1 = (-m, m) if kind != "noninferior" else (-m, span)
+            fig.add_shape(type="rect", x0=x0, x1=x1, y0=i - 0.4, y1=i + 0.4, fillcolor="rgba(120,120,120,0.15)",
+                          line_width=0, layer="below")
+    shown = set()
+    for v, color in VERDICT_COLORS.items():
+        idx = [i for i, r in enumerate(rows) if r[verdict_key] == v]
+        if not idx:
+            continue
+        lo = [max(rows[i]["lo"], -span) for i in idx]
+        hi = [min(rows[i]["hi"], span) for i in idx]
+        mean = [rows[i]["mean"] for i in idx]
+        fig.add_trace(go.Scatter(
+            x=mean, y=idx, mode="markers", name=v, marker=dict(color=color, size=10),
+            error_x=dict(type="data", symmetric=False, array=[h - c for h, c in zip(hi, mean)],
+                         arrayminus=[c - lw for c, lw in zip(mean, lo)], color=color, thickness=2.5, width=6),
+            customdata=[[labels[i], rows[i]["lo"], rows[i]["hi"]] for i in idx],
+            hovertemplate="%{customdata[0]}<br>%{x:+.3g} [%{customdata[1]:+.3g}, %{customdata[2]:+.3g}]<extra>" + v + "</extra>"))
+        shown.add(v)
+    papers = [(i, r["paper"]) for i, r in enumerate(rows) if r.get("paper") is not None and np.isfinite(r["paper"])]
+    if papers:
+        fig.add_trace(go.Scatter(x=[p for _, p in papers], y=[i for i, _ in papers], mode="markers",
+                                 name="paper's difference", marker=dict(symbol="diamond-open", size=11, color="black")))
+    fig.add_vline(x=0, line_color="#444", line_width=1)
+    fig.update_yaxes(tickvals=list(range(len(rows))), ticktext=labels, autorange="reversed", automargin=True)
+    fig.update_xaxes(title_text=("difference A − B" + (f" ({unit})" if unit else "")), range=[-span, span],
+                     zeroline=False)
+    fig.update_layout(title=title, height=height or 120 + 34 * len(rows), legend=dict(orientation="h", y=-0.25),
+                      margin=dict(l=10, r=10, t=50, b=10))
+    return fig

@@ -111,3 +111,28 @@ def test_side_by_side_copies_every_trace_into_its_column():
     assert np.allclose(np.asarray(fig.data[0].x, dtype=float), np.asarray(f1.data[0].x, dtype=float), equal_nan=True)
     with pytest.raises(ValueError, match="figs"):
         V.side_by_side({})
+
+
+def test_forest_plot_draws_each_interval_its_band_and_the_papers_mark():
+    rows = [{"label": "A ≈ B", "mean": 0.5, "lo": -1.0, "hi": 2.0, "verdict": "inconclusive", "margin": 3.0,
+             "kind": "equal", "paper": 0.1},
+            {"label": "C ≥ D", "mean": 1.0, "lo": 0.2, "hi": 1.8, "verdict": "reproduced", "margin": 3.0,
+             "kind": "noninferior"},
+            {"label": "E > F", "mean": -2.0, "lo": -3.0, "hi": -1.0, "verdict": "not reproduced", "kind": "greater"},
+            {"label": "one pair", "mean": 0.3, "lo": -float("inf"), "hi": float("inf"), "verdict": "inconclusive"}]
+    fig = V.forest_plot(rows)
+    by_name = {t.name: t for t in fig.data}
+    inc = by_name["inconclusive"]
+    assert list(inc.y) == [0, 3] and list(inc.x) == [0.5, 0.3]
+    assert list(inc.error_x.array)[0] == pytest.approx(1.5) and list(inc.error_x.arrayminus)[0] == pytest.approx(1.5)
+    assert by_name["reproduced"].marker.color == V.VERDICT_COLORS["reproduced"]
+    assert list(by_name["paper's difference"].x) == [0.1]
+    bands = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert [(b.x0, b.y0) for b in bands] == [(-3.0, -0.4), (-3.0, 0.6)]
+    assert bands[1].x1 > 3.0  # non-inferiority: the band is open to the right
+    span = fig.layout.xaxis.range[1]
+    assert np.isfinite(span) and list(inc.error_x.array)[1] == pytest.approx(span - 0.3)  # inf clipped
+    with pytest.raises(ValueError, match="lacks"):
+        V.forest_plot([{"label": "x", "mean": 0.0}])
+    with pytest.raises(ValueError, match="at least one"):
+        V.forest_plot([])
