@@ -79,8 +79,10 @@ and never forms ``S``: features are pooled and lifted back, ``S (Sᵀ X) = M X``
     X' = M X, \qquad A' = M A M, \qquad E'_{:,:,c} = M E_{:,:,c} M,
 
 which is Select-Reduce-Connect with the assignment matrix ``S := M`` (``n`` supernodes,
-one per node). A sum readout over the result, ``1ᵀ M X = (S 1)ᵀ (Sᵀ X)``, is the pooled
-graph read out with the weighted aggregation vector ``S 1`` (the paper's eq. 17).
+one per node). A sum readout over the result reads two ways. With GMPool's factor ``F``
+(``M = F Fᵀ``), ``1ᵀ M X = (Fᵀ 1)ᵀ (Fᵀ X)``: GMPool's pooled graph read out with the weights
+``Fᵀ 1``, the column sums of ``F`` (the paper's eq. 17). With NGMPool's ``S := M``, it is
+``(M 1)ᵀ X``: the original nodes weighted by the row sums of ``M``.
 It costs ``O(n^2)`` and needs no decomposition. The paper names two caveats: it is only
 valid for a single pooling level (two pooling operators do not combine into one grouping
 matrix), and the activation functions that follow are not equivariant with pooling
