@@ -173,7 +173,7 @@ def verdict(diff: Dict[str, float], claim: str = "greater", paper_diff: Optional
                          f"this difference has a {conf:.0%} one")
     lo, hi, mean = diff["lo"], diff["hi"], diff["mean"]
     ci = f"mean difference {mean:+.3g}, {conf:.0%} interval [{lo:+.3g}, {hi:+.3g}], n = {diff['n']}"
-    out: Dict = {"claim": claim, "margin": margin, "paper_diff": paper_diff, "alpha": alpha}
+    out: Dict = {"kind": claim, "margin": margin, "paper_diff": paper_diff, "alpha": alpha}
     if claim == "greater":
         out.update(p=_p_above(diff, 0.0), test="one-sided t, H0: difference <= 0")
         if lo > 0:
