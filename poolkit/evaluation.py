@@ -183,6 +183,53 @@ def spectral_distance(adj: Tensor, adj_other: Tensor) -> float:
     return float((laplacian_spectrum(adj) - laplacian_spectrum(adj_other)).abs().mean())
 
 
+def reduced_adjacency(adj: Tensor, s: Tensor) -> Tensor:
+    r"""The original graph reduced to the ``K`` supernodes of ``s`` ``[N, K]``, the operator a
+    pooled graph should be compared with (like with like).
+
+    * A *selection* (every column of ``s`` one node, every node in at most one column: Top-K,
+      SAGPool, NDP) gives the **Kron reduction** of the combinatorial Laplacian onto the kept
+      nodes, ``L_red = L_kk − L_kd L_dd⁺ L_dk`` (Dörfler and Bullo), whose off-diagonal
+      ``−L_red`` is the adjacency: paths through dropped nodes become weighted edges.
+    * Any other ``s`` (a clustering, soft or hard) gives ``Sᵀ A S`` without its diagonal.
+    """
+    if adj.dim() != 2 or adj.size(0) != adj.size(1) or s.dim() != 2 or s.size(0) != adj.size(0):
+        raise ValueError(f"adj must be [N, N] and s [N, K], got {tuple(adj.shape)} and {tuple(s.shape)}")
+    a = adj.detach().double()
+    a = 0.5 * (a + a.t())
+    a = a - torch.diag(torch.diagonal(a))
+    sd = s.detach().double()
+    nz = sd != 0
+    selection = bool((nz.sum(0) == 1).all() and (nz.sum(1) <= 1).all())
+    if selection:
+        kept = nz.any(1)
+        order = nz.double().argmax(0)  # the node of each column, in column order
+        lap = torch.diag(a.sum(1)) - a
+        drop = (~kept).nonzero().view(-1)
+        l_kk = lap[order][:, order]
+        if drop.numel():
+            l_kd = lap[order][:, drop]
+            l_red = l_kk - l_kd @ torch.linalg.pinv(lap[drop][:, drop]) @ l_kd.t()
+        else:
+            l_red = l_kk
+        red = -l_red
+    else:
+        red = sd.t() @ a @ sd
+    return red - torch.diag(torch.diagonal(red))
+
+
+def reduced_spectral_distance(adj: Tensor, s: Tensor, adj_pooled: Tensor) -> float:
+    r""":func:`spectral_distance` between the pooled graph ``adj_pooled`` ``[K, K]`` and the
+    original graph reduced to the same ``K`` nodes (:func:`reduced_adjacency`). Unlike the
+    lifted distance, a node-dropping pooler is not penalised for the ``N − K`` nodes it drops:
+    a perfect decimation (a ring of 8 to a ring of 4 with Kron reduction) scores 0. It asks
+    whether Connect built the reduced operator, not whether the pooled graph is the original."""
+    red = reduced_adjacency(adj, s)
+    if adj_pooled.shape != red.shape:
+        raise ValueError(f"adj_pooled must be [K, K] = {tuple(red.shape)}, got {tuple(adj_pooled.shape)}")
+    return spectral_distance(red, adj_pooled.detach().double())
+
+
 def structure_distances(out: PoolingOutput, edge_index: Tensor, num_nodes: int,
                         batch: Optional[Tensor] = None) -> List[float]:
     """:func:`spectral_distance` between each graph of the batch and its lifted pooled graph."""

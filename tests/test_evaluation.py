@@ -242,3 +242,37 @@ def test_resume_runs_only_the_poolers_the_file_lacks(tmp_path):
     assert len(second["commands"]) == 2 and second["resumed_from"]["poolers"] == ["nopool", "topk"]
     with pytest.raises(ValueError, match="other settings.*seeds"):
         cli.main(base[:3] + ["1"] + base[4:] + ["--poolers", "graclus", "--resume"])
+
+
+def test_reduced_spectral_distance_compares_like_with_like_on_a_ring():
+    """Ring of 8 -> every other node: the induced subgraph is empty (far from the Kron
+    reduction, a ring of 4 with weights 1/2), the Kron-reduced Connect scores 0, and a pair
+    clustering with Sᵀ A S scores 0 too; the lifted distance penalises the decimation anyway."""
+    from poolkit import evaluation as ev
+
+    n = 8
+    a = torch.zeros(n, n, dtype=torch.double)
+    for i in range(n):
+        a[i, (i + 1) % n] = a[(i + 1) % n, i] = 1.0
+    s_keep = torch.eye(n, dtype=torch.double)[:, ::2]
+    red = ev.reduced_adjacency(a, s_keep)
+    ring4 = torch.zeros(4, 4, dtype=torch.double)
+    for i in range(4):
+        ring4[i, (i + 1) % 4] = ring4[(i + 1) % 4, i] = 0.5
+    assert torch.allclose(red, ring4, atol=1e-10)
+    assert ev.reduced_spectral_distance(a, s_keep, ring4) < 1e-10
+    induced = s_keep.t() @ a @ s_keep
+    assert ev.reduced_spectral_distance(a, s_keep, induced) == pytest.approx(1.0)  # spectrum [0,1,1,2] vs zeros
+    lifted = s_keep @ ring4 @ s_keep.t()
+    assert ev.spectral_distance(a, lifted) > 0.3  # the lifted lens still sees 4 isolated nodes
+    s_pairs = torch.eye(4, dtype=torch.double)[torch.arange(n) // 2]
+    pooled = s_pairs.t() @ a @ s_pairs
+    pooled = pooled - torch.diag(torch.diagonal(pooled))
+    assert ev.reduced_spectral_distance(a, s_pairs, pooled) < 1e-10
+    # permuting the kept columns permutes the reduced graph, the distance stays 0
+    perm = torch.tensor([2, 0, 3, 1])
+    assert ev.reduced_spectral_distance(a, s_keep[:, perm], ring4[perm][:, perm]) < 1e-10
+    with pytest.raises(ValueError, match="adj_pooled"):
+        ev.reduced_spectral_distance(a, s_keep, torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="adj must be"):
+        ev.reduced_adjacency(a, torch.zeros(5, 2))
