@@ -8,6 +8,11 @@ Every pooler is registered by name::
 
 and returns a :class:`poolkit.src.PoolingOutput`. See ``poolkit/src.py`` for the contract.
 """
+# The one place the version is written: pyproject.toml reads it (dynamic = ["version"]);
+# CITATION.cff, CHANGELOG.md, book/index.md and the page footer in _config.yml repeat it
+# and tests/test_citation.py checks that they agree.
+__version__ = "0.1.0"
+
 from .src import (  # noqa: F401
     PoolingOutput,
     Pooler,
@@ -27,4 +32,3 @@ from . import _render  # noqa: F401,E402
 # Importing the family modules registers their poolers.
 from . import soft, one_over_k, score, gmpool, edge, ablations  # noqa: F401,E402
 
-__version__ = "0.1.0"
