@@ -128,7 +128,7 @@ def test_first_mode_of_the_combinatorial_laplacian_is_a_scaled_sum():
 
 def test_lift_inverts_reduce_when_every_cluster_fits_in_the_modes():
     ei, n = _cliques([3, 4, 4])
-    x = torch.randn(n, 5, dtype=torch.float64)
+    x = torch.randn(n, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     pool = EigenPool(k=3, modes=4)
     out = pool(x, ei)
     assert out.x.shape == (3, 4 * 5) and pool.pooled_channels(5) == 20
@@ -139,7 +139,8 @@ def test_lift_inverts_reduce_when_every_cluster_fits_in_the_modes():
     o2 = small(x, ei)
     x1 = small.lift(o2.x, o2.so)
     assert torch.allclose(small.lift(small(x1, ei).x, o2.so), x1, atol=1e-6)
-    assert abs(float(((x - x1) * x1).sum())) < 1e-6
+    # orthogonal up to the float32 precision of the eigenvectors, relative to the signal's size
+    assert abs(float(((x - x1) * x1).sum())) < 1e-6 * float((x1 * x1).sum())
 
 
 def test_connect_is_omega_transpose_a_ext_omega():
