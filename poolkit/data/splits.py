@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["random_split", "scaffold_split", "stratified_kfold"]
+__all__ = ["random_split", "stratified_split", "scaffold_split", "stratified_kfold"]
 
 
 def _check_fractions(fractions: Sequence[float]) -> List[float]:
@@ -37,6 +37,23 @@ def random_split(n: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int
         out.append(np.sort(perm[start:start + size]))
         start += size
     return tuple(out)
+
+
+def stratified_split(y: Sequence, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Tuple[np.ndarray, ...]:
+    """Cut every class of the labels ``y`` by ``fractions`` after shuffling it with
+    ``seed``, so that each part keeps the class shares (up to rounding within a class);
+    returns one sorted index array per fraction, disjoint and covering every index."""
+    fr = _check_fractions(fractions)
+    y = np.asarray(y).reshape(-1)
+    rng = np.random.default_rng(seed)
+    parts: List[list] = [[] for _ in fr]
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        start = 0
+        for i, size in enumerate(_sizes(len(idx), fr)):
+            parts[i].extend(idx[start:start + size].tolist())
+            start += size
+    return tuple(np.sort(np.asarray(p, dtype=np.int64)) for p in parts)
 
 
 def murcko_scaffold(smiles: str) -> str:

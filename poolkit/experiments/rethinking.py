@@ -107,8 +107,21 @@ def build(name: str, dataset: str, in_channels: int, out_channels: int, max_node
                        max_nodes=max_nodes, single_conv=single_conv, **kw)
 
 
+#: The models of the released code's architecture (``--architecture released``,
+#: :mod:`poolkit.nn.rethinking_released`): ``(family, random distribution)``. The code's
+#: random MinCut draws from U(0, 1); ``random_mincut`` keeps the name the claims use.
+RELEASED = {"diffpool": ("diffpool", None), "uniform_random_diffpool": ("diffpool", "uniform"),
+            "random_diffpool": ("diffpool", "normal"), "mincut": ("mincut", None),
+            "random_mincut": ("mincut", "uniform")}
+#: The released code's batch size for every model and data set here (``params_v2.py``,
+#: ``mincut/params.py``) and its gradient clipping (``clip_grad_norm_(…, 2.0)``).
+RELEASED_BATCH_SIZE, RELEASED_GRAD_CLIP = 16, 2.0
+ARCHITECTURES = ("ours", "released")
+
+
 def train_eval(name: str, graphs, split, seed: int, dataset: str = "NCI1", epochs: int = 200, batch_size: int = 64,
-               patience: int = 50, single_conv: bool = False, device=None, callbacks=(), **overrides):
+               patience: int = 50, single_conv: bool = False, device=None, callbacks=(), architecture: str = "ours",
+               **overrides):
     """Train one model with the paper's protocol on ``graphs`` (a list of PyG ``Data``) and
     ``split = (train_idx, val_idx, test_idx)``; return ``(row, model, history)`` where ``row``
     holds the test accuracy at the best validation epoch."""
@@ -125,15 +138,27 @@ def train_eval(name: str, graphs, split, seed: int, dataset: str = "NCI1", epoch
     train_loader = DataLoader([graphs[i] for i in tr], batch_size=batch_size, shuffle=True, generator=gen)
     val_loader = DataLoader([graphs[i] for i in va], batch_size=256)
     test_loader = DataLoader([graphs[i] for i in te], batch_size=256)
-    model = build(name, dataset, in_ch, n_cls, max_nodes, seed, single_conv, **overrides)
+    grad_clip = None
+    if architecture == "released":
+        from ..nn.rethinking_released import released_model
+
+        if name not in RELEASED:
+            raise ValueError(f"the released architecture has the models {', '.join(RELEASED)}, got {name!r}")
+        family, dist = RELEASED[name]
+        model = released_model(family, dataset, in_ch, n_cls, max_nodes, random=dist, seed=10_000 + seed)
+        grad_clip = RELEASED_GRAD_CLIP
+    elif architecture == "ours":
+        model = build(name, dataset, in_ch, n_cls, max_nodes, seed, single_conv, **overrides)
+    else:
+        raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
     t0 = time.time()
     hist = fit(model, train_loader, val_loader, epochs=epochs, task="classification", lr=1e-3,
-               callbacks=[PlateauDecay(), *callbacks], progress=False, device=device,
+               callbacks=[PlateauDecay(), *callbacks], progress=False, device=device, grad_clip=grad_clip,
                monitor="val_accuracy", patience=patience, restore_best=True)
     test = evaluate(model, test_loader, "classification", device=device)
     val = hist["val_accuracy"]
     best = int(np.nanargmax(val)) if len(hist) else -1
-    row = {"dataset": dataset, "model": name, "seed": seed, "single_conv": bool(single_conv),
+    row = {"dataset": dataset, "model": name, "seed": seed, "single_conv": bool(single_conv), "architecture": architecture,
            "batch_size": batch_size, "epochs_run": len(hist), "best_epoch": best + 1,
            "val_accuracy": val[best] if len(hist) else float("nan"),
            "test_accuracy": test["accuracy"], "seconds": time.time() - t0,
@@ -175,6 +200,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads for CPU runs")
     parser.add_argument("--no-precompute", action="store_true",
                         help="recompute the Graclus/Complement clusters at every forward pass (same function, slower)")
+    parser.add_argument("--architecture", choices=ARCHITECTURES, default="ours",
+                        help="ours: the paper's text as we read it (poolkit.nn.rethinking); released: DiffPool v2 and "
+                             "MinCutPool as the paper's released code builds them (poolkit.nn.rethinking_released), "
+                             "with its stratified split, batch size 16 and gradient clipping")
     parser.add_argument("--resume", action="store_true",
                         help="keep the runs already in --out and do only the missing (dataset, model, seed) runs")
     parser.add_argument("--merge", nargs="+", default=(), metavar="FILE",
@@ -183,7 +212,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 #: The protocol entries that runs must share to be kept by ``--resume`` or joined by ``--merge``.
-SAME_PROTOCOL = ("split", "optimizer", "early_stopping", "epochs", "batch_size", "limit", "precomputed_clusters")
+SAME_PROTOCOL = ("split", "optimizer", "early_stopping", "epochs", "batch_size", "limit", "precomputed_clusters",
+                 "architecture")
 
 
 def _summary(values):
@@ -194,7 +224,7 @@ def _summary(values):
 
 
 def run(args) -> dict:
-    from ..data import random_split
+    from ..data import random_split, stratified_split
     from ..nn.rethinking import PAPER_CONFIGS
     from ..train import get_device
 
@@ -209,6 +239,12 @@ def run(args) -> dict:
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    released = getattr(args, "architecture", "ours") == "released"
+    if released:
+        bad = [m for m in models if m not in RELEASED]
+        if bad or args.single_conv:
+            raise ValueError(f"--architecture released runs the models {', '.join(RELEASED)} (no --single-conv), "
+                             f"got {', '.join(bad) or '--single-conv'}")
     result = {
         "experiment": "rethinking",
         "command": command_line("rethinking"),
@@ -225,6 +261,7 @@ def run(args) -> dict:
             "*_shuffled": "Graclus ties broken by a fresh random node order at every forward pass (PyG's graclus), "
                           "clusters computed on the fly",
             "diffpool": "poolkit.soft DiffPool (S = softmax(MLP(X)) after the convolutions), link + entropy losses weight 1",
+            "architecture": getattr(args, "architecture", "ours"),
         },
         "paper": PAPER, "paper_source": PAPER_SOURCE,
         "versions": {"python": platform.python_version(), "torch": torch.__version__,
@@ -232,6 +269,19 @@ def run(args) -> dict:
         "device": str(device), "host": platform.platform(), "threads": torch.get_num_threads(),
         "runs": [], "summary": {},
     }
+    if released:
+        result["protocol"].update({
+            "split": "stratified 80/10/10 per seed (poolkit.data.stratified_split), as the code's StratifiedShuffleSplit",
+            "batch_size": args.batch_size or RELEASED_BATCH_SIZE, "grad_clip": RELEASED_GRAD_CLIP,
+            "random_diffpool": "DiffPool v2 with a fixed N(0, 1) assignment (N-DiffPool), supervised loss only",
+            "uniform_random_diffpool": "DiffPool v2 with a fixed U(0, 1) assignment (U-DiffPool), supervised loss only",
+            "random_mincut": "the code's MinCutPool with a fixed U(0, 1) assignment per level, supervised loss only",
+            "diffpool": "the released code's DiffPool v2 (poolkit.nn.rethinking_released.DiffPoolV2Net), "
+                        "PyG's link + entropy losses weight 1",
+            "mincut": "the released code's MinCutPool (poolkit.nn.rethinking_released.MinCutNet), cut + ortho weight 1",
+        })
+        for key in ("precomputed_clusters", "*_shuffled"):
+            result["protocol"].pop(key, None)
     result["commands"] = [result["command"]]
 
     done = set()
@@ -303,15 +353,20 @@ def run(args) -> dict:
     for seed in seeds:
         for dname in datasets:
             graphs, max_nodes, in_ch, n_cls = data[dname]
-            tr, va, te = random_split(len(graphs), (0.8, 0.1, 0.1), seed=seed)
+            if released:
+                tr, va, te = stratified_split([int(g.y) for g in graphs], (0.8, 0.1, 0.1), seed=seed)
+            else:
+                tr, va, te = random_split(len(graphs), (0.8, 0.1, 0.1), seed=seed)
             for mname in models:
                 if (dname, mname, seed) in done:
                     continue
                 family = "graclus" if mname.split("_shuffled")[0] in ("graclus", "complement") else "diffpool"
                 bs = args.batch_size or PAPER_CONFIGS[family].get(dname, {}).get("batch_size", 64)
+                if released:
+                    bs = args.batch_size or RELEASED_BATCH_SIZE
                 run_row, _, _ = train_eval(mname, graphs_for(dname, mname), (tr, va, te), seed, dataset=dname, epochs=args.epochs,
                                            batch_size=bs, patience=args.patience, single_conv=args.single_conv,
-                                           device=device)
+                                           device=device, architecture=getattr(args, "architecture", "ours"))
                 run_row["load_average"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
                 result["runs"].append(run_row)
                 print(json.dumps(run_row), flush=True)
