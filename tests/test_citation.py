@@ -53,6 +53,10 @@ def test_pyproject_licence_is_an_spdx_string_and_the_version_is_single_sourced()
     assert m and int(m.group(1)) >= 77, backend
     assert "version" in meta["project"]["dynamic"] and "version" not in meta["project"]
     assert meta["tool"]["setuptools"]["dynamic"]["version"]["attr"] == "poolkit.__version__"
+    # the licence text ships with the package, and it is the licence the expression names
+    assert meta["project"]["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License") and "The poolkit authors" in text
 
 
 def test_the_book_loads_jupyter_books_extensions_less_sphinx_thebe():
