@@ -30,5 +30,5 @@ from .src import (  # noqa: F401
 from . import _render  # noqa: F401,E402
 
 # Importing the family modules registers their poolers.
-from . import soft, one_over_k, score, gmpool, edge, ablations, nmf  # noqa: F401,E402
+from . import soft, one_over_k, score, gmpool, edge, ablations, nmf, lapool  # noqa: F401,E402
 
