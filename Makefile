@@ -3,6 +3,8 @@
 #   make test   runs every test: unit tests, the offline data check, every chapter under nbval,
 #               the strict book build, the built book read offline in a real browser, the live
 #               view in a real browser, and the GPU check (a no-op without CUDA)
+#   make smoke-latest   chapters 1, 2 and 5 as in Colab, in a fresh venv with the newest release
+#               of everything but torch; result in results/smoke_latest.json (not part of make test)
 #   make gpu-check   on a CUDA machine: chapters, poolers, fit, live view and experiments on
 #               the GPU, verdict in results/gpu_check.json
 # Each creates or reuses the virtual environment .venv, pinned by requirements/constraints.txt,
@@ -20,7 +22,7 @@ endif
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test unit offline-data notebooks book-strict sync chromium browser-extra screenshot live-browser-test gpu-check bench constraints clean
+.PHONY: venv book test unit offline-data notebooks book-strict sync chromium browser-extra screenshot live-browser-test gpu-check smoke-latest bench constraints clean
 
 venv: $(STAMP)
 
@@ -91,6 +93,13 @@ live-browser-test: venv chromium browser-extra
 # results/gpu_check.json. Without CUDA it says so and exits 0 (it only imports torch: about 3 s of CPU).
 gpu-check: venv
 	$(PY) scripts/gpu_check.py
+
+# Chapters 1, 2 and 5 executed as a Colab reader runs them (a stand-in google.colab module),
+# in a fresh _build/smoke-latest/venv with the newest release of every package but torch
+# (pinned to the CPU build): results/smoke_latest.json, exit 1 if a chapter fails. Not part
+# of `make test`: it depends on what the package index serves that day. Needs no .venv.
+smoke-latest:
+	$(PYTHON) scripts/smoke_latest.py
 
 bench: venv
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
