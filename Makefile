@@ -14,6 +14,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.poolkit-installed
+# torch-geometric-pool, the peer the agreement tests compare against (tests/peers.py)
+TGP_VERSION := 1.0.2
 # Offline benchmark data: the raw copies beside the checkout when they exist.
 SHARED := $(abspath ../shared/data)
 ifneq ($(wildcard $(SHARED)),)
@@ -31,6 +33,9 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements/constraints.txt "torch==2.13.0"
 	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[dev,data]"
+	# The peer library of the agreement tests. Without its dependencies: it imports
+	# torch_scatter, which has no wheel for this torch; poolkit.testing stands in for it.
+	$(PY) -m pip install -q --no-deps "torch-geometric-pool==$(TGP_VERSION)"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)
 
@@ -47,8 +52,9 @@ test: venv
 	$(MAKE) live-browser-test
 	$(MAKE) gpu-check
 
+# The tgp agreement tests fail here, rather than skip, when tgp is missing.
 unit: venv
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	POOLKIT_REQUIRE_PEERS=1 $(PY) -m pytest tests -q -p no:cacheprovider
 
 # Every data set of poolkit.data, loaded under `unshare -rn` with sockets blocked; the
 # PyG benchmark sets only when their raw folders are beside the checkout.
