@@ -32,8 +32,12 @@ it:
    environment (the Makefile points it at ``../shared/data``). The install cell is run as
    written except for the URL; its kernel has ``PIP_NO_INDEX=1``, so it installs from the
    local wheel and fails, rather than downloads, if it needs anything the environment
-   lacks. A last probe cell, appended after the chapter, records that ``google.colab`` was
-   imported and which plotly renderer the chapter used.
+   lacks. The committed results files that chapters 5 to 8 render are not beside the
+   notebook either: ``poolkit.results`` downloads them, here from ``POOLKIT_RESULTS_URL``
+   set to the checkout's ``results/`` as a ``file://`` address. A last probe cell, appended after the chapter, records that ``google.colab`` was
+   imported and which plotly renderer the chapter used. A chapter that fails is run once
+   more from ``book/``, beside the checkout, and the result says how that went: a failure
+   there too comes from the versions, a pass there from the Colab layout.
 
 The result (date, Python, every installed version, pass or fail per chapter with seconds
 and the error's last lines) goes to ``results/smoke_latest.json``; the exit status is 1 if
@@ -347,7 +351,7 @@ def installed_packages(py: Path) -> dict[str, str]:
     return {d["name"]: d["version"] for d in json.loads(out)}
 
 
-def execute(chapters: list[str], work: Path, out: Path) -> None:
+def execute(chapters: list[str], work: Path, out: Path, in_checkout: bool = False) -> None:
     """Run inside the smoke venv: execute each chapter, write a JSON list of outcomes."""
     import jupytext
     import nbformat
@@ -363,9 +367,12 @@ def execute(chapters: list[str], work: Path, out: Path) -> None:
         i = find_install_cell([c.source for c in code])
         code[i].source = localize_install(code[i].source, wheel.as_uri())
         nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-        content = work / "content" / ch          # Colab's /content: an empty folder
-        shutil.rmtree(content, ignore_errors=True)
-        content.mkdir(parents=True)
+        if in_checkout:                           # as the book build runs it, beside the checkout
+            content = ROOT / "book"
+        else:                                     # Colab's /content: an empty folder
+            content = work / "content" / ch
+            shutil.rmtree(content, ignore_errors=True)
+            content.mkdir(parents=True)
         client = NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=CELL_TIMEOUT, allow_errors=False,
                                 resources={"metadata": {"path": str(content)}})
         entry = {"chapter": ch, "source": f"book/{ch}.md", "cells": len(code) + 1}
@@ -398,11 +405,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "smoke_latest.json")
     ap.add_argument("--work", type=Path, default=WORK)
     ap.add_argument("--reuse-venv", action="store_true", help="skip the install (to rerun the chapters only)")
+    ap.add_argument("--in-checkout", action="store_true",
+                    help="run each chapter from book/ instead of an empty folder (a diagnostic: tells a failure "
+                         "of the Colab layout from one of the versions)")
     ap.add_argument("--execute", type=Path, help=argparse.SUPPRESS)   # internal: run inside the smoke venv
     args = ap.parse_args(argv)
     work = args.work.resolve()
     if args.execute:
-        execute(args.chapters, work, args.execute)
+        execute(args.chapters, work, args.execute, args.in_checkout)
         return 0
 
     work.mkdir(parents=True, exist_ok=True)
@@ -415,30 +425,50 @@ def main(argv=None) -> int:
     py = work / "venv" / "bin" / "python"
     env = _pip_env()
     env["POOLKIT_CACHE"] = str(work / "cache")      # processed data rebuilt by today's PyG
+    # Colab has no results/ beside the notebook: poolkit.results downloads the committed files;
+    # here from the checkout's results/ by a file:// address, the same code path offline.
+    env["POOLKIT_RESULTS_URL"] = (ROOT / "results").as_uri() + "/"
     shutil.rmtree(work / "cache", ignore_errors=True)
     if env.get("POOLKIT_DATA"):
         print("POOLKIT_DATA =", env["POOLKIT_DATA"])
     outcomes = work / "chapters.json"
     outcomes.unlink(missing_ok=True)
     proc = subprocess.run([py, Path(__file__).resolve(), "--execute", outcomes, "--work", work, "--chapters",
-                           *args.chapters], env=env)
+                           *args.chapters] + (["--in-checkout"] if args.in_checkout else []), env=env)
     chapters = json.loads(outcomes.read_text()) if outcomes.exists() else []
     if proc.returncode != 0 or len(chapters) != len(args.chapters):
         ran = {c["chapter"] for c in chapters}
         chapters += [{"chapter": ch, "status": "fail", "seconds": 0.0,
                       "error": [f"the executor exited with status {proc.returncode} before this chapter finished"]}
                      for ch in args.chapters if ch not in ran]
+    failed = [c["chapter"] for c in chapters if c["status"] == "fail"]
+    if failed and not args.in_checkout:
+        # the same chapters from book/, beside the checkout: tells a failure of the Colab
+        # layout (a file the notebook expects beside it) from one of the versions
+        again = work / "chapters_checkout.json"
+        again.unlink(missing_ok=True)
+        subprocess.run([py, Path(__file__).resolve(), "--execute", again, "--work", work, "--in-checkout",
+                        "--chapters", *failed], env=env)
+        redo = {c["chapter"]: c for c in (json.loads(again.read_text()) if again.exists() else [])}
+        for c in chapters:
+            if c["chapter"] in redo:
+                r = redo[c["chapter"]]
+                c["beside_checkout"] = {"status": r["status"], "seconds": r["seconds"],
+                                        **({"error": r["error"][-10:]} if r["status"] == "fail" else {})}
     python = subprocess.run([py, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
                             text=True).stdout.strip()
     doc = build_result(date=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), python=python,
                        packages=installed_packages(py), chapters=chapters, install=install,
-                       extra={"poolkit_data": env.get("POOLKIT_DATA"), "working_folder": "empty per chapter, like "
-                              "Colab's /content (no checkout beside the notebook)"})
+                       extra={"poolkit_data": env.get("POOLKIT_DATA"), "poolkit_results_url": env["POOLKIT_RESULTS_URL"],
+                              "working_folder": "book/ of the checkout (--in-checkout)" if args.in_checkout else
+                              "empty per chapter, like Colab's /content (no checkout beside the notebook)"})
     rc = write_result(args.out, doc)
     for c in chapters:
         print(f"{c['chapter']}: {c['status']} ({c['seconds']} s)")
         if c["status"] == "fail":
             print("   " + "\n   ".join(c["error"][-8:]))
+            if "beside_checkout" in c:
+                print(f"   run from book/ beside the checkout instead: {c['beside_checkout']['status']}")
     print(f"written {args.out}; {'all chapters passed' if rc == 0 else 'FAILED'}")
     return rc
 
