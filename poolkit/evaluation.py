@@ -635,15 +635,9 @@ def _registry_name(model: str, names: Sequence[str]) -> Optional[str]:
     return cands[0] if len(cands) == 1 else None
 
 
-def downstream_results(results_dir: str = "results", names: Optional[Sequence[str]] = None,
-                       skip: Sequence[str] = ("evaluation",)) -> Dict[str, List[str]]:
-    """Downstream numbers per registered pooler, read from the ``runs`` of every results
-    file in ``results_dir``: ``{pooler: ["NCI1 acc 62.7 ± 5.0 (n=3, rethinking)", ...]}``.
-
-    Files are read defensively: a file that cannot be parsed, a run without a model label
-    or a known metric, or a label that is not a registered pooler is skipped.
-    """
-    names = list(src.list_poolers() if names is None else names)
+def _downstream_groups(results_dir: str, names: Sequence[str], skip: Sequence[str]) -> Dict[tuple, List[float]]:
+    """``{(pooler, data set, metric, model label, file stem, scale): [values]}`` from the
+    ``runs`` of every results file (see downstream_results)."""
     groups: Dict[tuple, List[float]] = {}
     for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
         stem = os.path.splitext(os.path.basename(path))[0]
@@ -666,16 +660,56 @@ def downstream_results(results_dir: str = "results", names: Optional[Sequence[st
                 v = r.get(key)
                 if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
                     ds = r.get("dataset") or (doc.get("dataset") if isinstance(doc, dict) else None) or stem
-                    variant = "" if str(label) == pooler else f" [{label}]"
-                    groups.setdefault((pooler, f"{ds} {short}{variant}", stem, scale), []).append(float(v))
+                    groups.setdefault((pooler, str(ds), short, str(label), stem, scale), []).append(float(v))
                     break
+    return groups
+
+
+def _mean_sd(vals: List[float]) -> tuple:
+    m = sum(vals) / len(vals)
+    sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+    return m, sd
+
+
+def downstream_results(results_dir: str = "results", names: Optional[Sequence[str]] = None,
+                       skip: Sequence[str] = ("evaluation",)) -> Dict[str, List[str]]:
+    """Downstream numbers per registered pooler, read from the ``runs`` of every results
+    file in ``results_dir``: ``{pooler: ["NCI1 acc 62.7 ± 5.0 (n=3, rethinking)", ...]}``.
+
+    Files are read defensively: a file that cannot be parsed, a run without a model label
+    or a known metric, or a label that is not a registered pooler is skipped.
+    """
+    names = list(src.list_poolers() if names is None else names)
     out: Dict[str, List[str]] = {n: [] for n in names}
-    for (pooler, what, stem, scale), vals in groups.items():
-        m = sum(vals) / len(vals)
-        sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+    for (pooler, ds, short, label, stem, scale), vals in _downstream_groups(results_dir, names, skip).items():
+        m, sd = _mean_sd(vals)
         digits = 1 if scale == 100.0 else 3
-        out[pooler].append(f"{what} {m * scale:.{digits}f} ± {sd * scale:.{digits}f} (n={len(vals)}, {stem})")
+        variant = "" if label == pooler else f" [{label}]"
+        out[pooler].append(f"{ds} {short}{variant} {m * scale:.{digits}f} ± {sd * scale:.{digits}f} "
+                           f"(n={len(vals)}, {stem})")
     return out
+
+
+def downstream_table(results_dir: str = "results", names: Optional[Sequence[str]] = None,
+                     skip: Sequence[str] = ("evaluation",)):
+    """The numbers of downstream_results as a table with short cells, one row per pooler,
+    data set, metric and model label: columns ``pooler``, ``data set``, ``metric``,
+    ``as run`` (the results file's model label where it is not the pooler's name, such as
+    ``coarse_0.9``), ``mean ± sd`` (accuracies and ROC-AUC in %), ``n`` and ``file``.
+    Sorted by pooler, then data set. Empty (with those columns) when no file has a number."""
+    import pandas as pd
+
+    names = list(src.list_poolers() if names is None else names)
+    rows = []
+    for (pooler, ds, short, label, stem, scale), vals in _downstream_groups(results_dir, names, skip).items():
+        m, sd = _mean_sd(vals)
+        digits = 1 if scale == 100.0 else 3
+        rows.append({"pooler": pooler, "data set": ds, "metric": short + (" %" if scale == 100.0 else ""),
+                     "as run": "" if label == pooler else label,
+                     "mean ± sd": f"{m * scale:.{digits}f} ± {sd * scale:.{digits}f}", "n": len(vals), "file": stem})
+    cols = ["pooler", "data set", "metric", "as run", "mean ± sd", "n", "file"]
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values(["pooler", "data set", "file", "as run"], kind="stable").reset_index(drop=True)
 
 
 # =========================================================================== one pooler, all lenses

@@ -192,6 +192,18 @@ def test_downstream_results_read_every_file_shape_defensively(tmp_path):
     assert res["topk"] == ["b RMSE [topk_0.9] 0.810 ± 0.000 (n=1, b)"]
     assert res["mincut"] == []  # the evaluation file itself is not a downstream result
 
+    table = ev.downstream_table(str(tmp_path), names=["graclus", "complement_graclus", "topk", "mincut"])
+    assert list(table.columns) == ["pooler", "data set", "metric", "as run", "mean ± sd", "n", "file"]
+    assert len(table) == sum(len(v) for v in res.values()) == 3          # the same numbers, one row each
+    assert table["pooler"].tolist() == ["complement_graclus", "graclus", "topk"]   # sorted by pooler
+    g = table[table["pooler"] == "graclus"].iloc[0]
+    assert (g["data set"], g["metric"], g["as run"], g["mean ± sd"], g["n"], g["file"]) == \
+        ("NCI1", "acc %", "", "60.0 ± 14.1", 2, "a")
+    t = table[table["pooler"] == "topk"].iloc[0]
+    assert (t["metric"], t["as run"], t["mean ± sd"]) == ("RMSE", "topk_0.9", "0.810 ± 0.000")
+    empty = ev.downstream_table(str(tmp_path / "nothing_here"), names=["graclus"])
+    assert empty.empty and list(empty.columns) == list(table.columns)
+
 
 # --------------------------------------------------------------------------- the report card
 def test_every_registered_pooler_runs_every_lens_and_is_in_the_report_card():
