@@ -118,23 +118,33 @@ def run_tasks(fn_path: str, specs: Sequence[dict], keys: Sequence[Hashable],
     say = (bar.write if bar is not None else print)
     try:
         if workers == 1 and address is None:
-            for key, spec in zip(keys, specs):
-                try:
-                    res = call_task(fn_path, spec, threads)
-                except Exception as exc:          # the others go on; reported at the end
-                    failures[key] = f"{type(exc).__name__}: {exc}"
-                    say(f"task {key} failed: {failures[key]}")
-                else:
-                    on_result(key, spec, res)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(running=0, failed=len(failures))
-            return failures
+            import torch
+
+            caller_threads = torch.get_num_threads()   # given back afterwards: the caller keeps its own
+            try:
+                return _run_here(fn_path, specs, keys, on_result, threads, bar, say, failures)
+            finally:
+                torch.set_num_threads(caller_threads)
         return _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task, threads, max_retries,
                            bar, say, failures, ray_init or {})
     finally:
         if bar is not None:
             bar.close()
+
+
+def _run_here(fn_path, specs, keys, on_result, threads, bar, say, failures):
+    for key, spec in zip(keys, specs):
+        try:
+            res = call_task(fn_path, spec, threads)
+        except Exception as exc:          # the others go on; reported at the end
+            failures[key] = f"{type(exc).__name__}: {exc}"
+            say(f"task {key} failed: {failures[key]}")
+        else:
+            on_result(key, spec, res)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(running=0, failed=len(failures))
+    return failures
 
 
 def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task, threads, max_retries, bar, say,
