@@ -153,6 +153,9 @@ def add_arguments(parser: argparse.ArgumentParser, epochs: int = 150, patience: 
     add("--quick", action="store_true", help="smoke test: 200 molecules, 2 epochs, one seed")
     add("--device", default=None)
     add("--out", default=None)
+    from .executor import add_executor_arguments
+
+    add_executor_arguments(parser)
 
 
 def _ints(s: str):
@@ -246,6 +249,49 @@ def train_run(name: str, seed: int, sets, make_model: Callable, task: str, monit
 
 
 
+#: The options a training task needs, passed to executor tasks by value.
+TASK_ARGS = ("epochs", "lr", "batch_size", "patience", "node_channels", "edge_channels", "table4")
+_GRAPHS: dict = {}
+
+
+def _experiment_graphs(name: str, limit):
+    """The molecules of ``edge_esol`` or ``edge_bbbp``, featurised once per process."""
+    if (name, limit) not in _GRAPHS:
+        if name == "edge_esol":
+            _GRAPHS[(name, limit)] = load_esol(limit)
+        else:
+            from .edge_bbbp import load_bbbp
+
+            _GRAPHS[(name, limit)] = load_bbbp(limit)
+    return _GRAPHS[(name, limit)]
+
+
+def run_one(spec: dict) -> dict:
+    """One (split, seed, model) training run of ``edge_esol`` or ``edge_bbbp``: what every
+    executor task runs. Returns the results file's run row."""
+    from types import SimpleNamespace
+
+    from ..train import get_device
+
+    name, graphs = spec["experiment"], _experiment_graphs(spec["experiment"], spec.get("limit"))
+    tr, va, te = spec["idx"]
+    if spec["scale_targets"]:
+        sets, _, sd = standardise(graphs, tr, (tr, va, te))
+    else:
+        sets, sd = [[graphs[i] for i in idx] for idx in (tr, va, te)], 1.0
+    args = SimpleNamespace(**spec["args"])
+    in_ch, e_ch = graphs[0].x.size(1), graphs[0].edge_attr.size(1)
+
+    def make_model(m):
+        return build_model(m, in_ch, e_ch, *model_channels(name, m, args))
+
+    r = train_run(spec["model"], int(spec["seed"]), sets, make_model, spec["task"], spec["monitor"], args,
+                  get_device(spec.get("device")), scale=sd)
+    r["split"] = spec["split"]
+    r["sizes"] = [len(tr), len(va), len(te)]
+    return r
+
+
 def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, protocol: dict, paper: dict,
                  scale_targets: bool) -> dict:
     """Shared driver of ``edge_esol`` and ``edge_bbbp``.
@@ -303,32 +349,49 @@ def run_protocol(name: str, args, graphs, splits, task: str, monitor: str, proto
         cfg = {k: v for k, v in vars(args).items() if k not in ("func",)}
         return write_results(name, runs, cfg, out=out, device=device, wall_seconds=time.time() - t0, extra=extra)
 
+    # Timing first, one split at a time in this process, so that every model meets the same
+    # load; then the training runs, as executor tasks.
+    specs, keys = [], []
     for label, seed, (tr, va, te) in splits:
-        if scale_targets:
-            sets, mu, sd = standardise(graphs, tr, (tr, va, te))
-        else:
-            sets, sd = [[graphs[i] for i in idx] for idx in (tr, va, te)], 1.0
         todo = [m for m in run_models if (label, seed, m) not in done]
         if not todo:
             continue
         timed = any(t["split"] == label and t["seed"] == seed for t in timing)
-        t = time_epochs(run_models, sets[0], make_model, task, args.lr, args.batch_size,
-                        0 if timed else int(getattr(args, "timing_rounds", 0) or 0), device, seed)
-        if any(t.values()):
+        rounds = 0 if timed else int(getattr(args, "timing_rounds", 0) or 0)
+        if rounds:
+            if scale_targets:
+                sets, _, _ = standardise(graphs, tr, (tr, va, te))
+            else:
+                sets = [[graphs[i] for i in idx] for idx in (tr, va, te)]
+            t = time_epochs(run_models, sets[0], make_model, task, args.lr, args.batch_size, rounds, device, seed)
             timing.append({"split": label, "seed": seed, "seconds": t,
                            "median": {m: float(np.median(v)) for m, v in t.items()}})
             print(f"split {label}: seconds/epoch " + ", ".join(f"{m} {np.median(v):.2f}" for m, v in t.items()),
                   flush=True)
-        for m in todo:
-            r = train_run(m, seed, sets, make_model, task, monitor, args, device, scale=sd)
-            r["split"] = label
-            r["sizes"] = [len(tr), len(va), len(te)]
-            runs.append(r)
-            key = monitor[len("val_"):]
-            print(f"split {label} seed {seed} {m:11s} test {key} {r[f'test_{key}']:.3f} "
-                  f"(best val {r[f'best_val_{key}']:.3f} at epoch {r['best_epoch']}/{r['epochs']}) "
-                  f"{r['median_epoch_seconds']:.2f} s/epoch", flush=True)
             save(False)
+        for m in todo:
+            specs.append({"experiment": name, "limit": getattr(args, "limit", None), "split": label, "seed": seed,
+                          "idx": [list(map(int, tr)), list(map(int, va)), list(map(int, te))], "model": m,
+                          "scale_targets": scale_targets, "task": task, "monitor": monitor,
+                          "device": None if args.device is None else str(args.device),
+                          "args": {k: getattr(args, k, None) for k in TASK_ARGS}})
+            keys.append((label, seed, m))
+
+    def on_result(key, spec, r):
+        runs.append(r)
+        k = monitor[len("val_"):]
+        print(f"split {key[0]} seed {key[1]} {key[2]:11s} test {k} {r[f'test_{k}']:.3f} "
+              f"(best val {r[f'best_val_{k}']:.3f} at epoch {r['best_epoch']}/{r['epochs']}) "
+              f"{r['median_epoch_seconds']:.2f} s/epoch", flush=True)
+        save(False)
+
+    from .executor import executor_from_args, run_tasks
+
+    opts = executor_from_args(args)
+    failures = run_tasks("poolkit.experiments.edge_esol:run_one", specs, keys, on_result,
+                         progress=not getattr(args, "no_progress", False), **opts)
+    if failures:
+        print(f"{len(failures)} runs failed: {failures}", flush=True)
     path = save(True)
     import json
 

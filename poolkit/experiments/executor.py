@@ -39,7 +39,9 @@ FORWARDED_ENV = ("POOLKIT_DATA", "POOLKIT_CACHE", "POOLKIT_DEVICE", "PYTHONHASHS
 
 
 def add_executor_arguments(parser) -> None:
-    """The executor's command-line options (see the module docstring)."""
+    """The executor's command-line options (see the module docstring); added once."""
+    if "--workers" in parser._option_string_actions:
+        return
     g = parser.add_argument_group("executor")
     g.add_argument("--workers", type=int, default=1,
                    help="tasks at a time; above 1, on an embedded local Ray cluster with that many CPUs")
