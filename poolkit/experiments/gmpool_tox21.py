@@ -161,6 +161,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--quick", action="store_true")
     parser.add_argument("--resume", action="store_true",
                         help="keep the runs already in --out (same settings) and do only the missing (model, fold) runs")
+    from .executor import add_executor_arguments
+
+    add_executor_arguments(parser)
 
 
 def _apply_quick(args) -> None:
@@ -211,10 +214,9 @@ def protocol(args, info) -> dict:
 
 
 def run(args) -> dict:
-    from torch_geometric.loader import DataLoader
     from sklearn.model_selection import StratifiedShuffleSplit, train_test_split
 
-    from ..train import evaluate, fit, get_device, set_seed
+    from ..train import get_device
     from .common import command_history, command_line, resume_from, write_results
 
     if getattr(args, "quick", False):
@@ -259,41 +261,77 @@ def run(args) -> dict:
                           device=device, wall_seconds=time.time() - t0, extra=extra)
         return extra
 
+    specs, keys = [], []
     for fold, (trval, test) in enumerate(splitter.split(np.zeros(len(y)), y)):  # folds outermost
         tr, va = train_test_split(trval, test_size=0.1, stratify=y[trval], random_state=args.seed + fold)
-        sub = lambda idx: [graphs[i] for i in idx]
         for name in models:
             if (name, fold) in done:
                 continue
-            set_seed(args.seed + fold)
-            train_loader = DataLoader(sub(tr), batch_size=args.batch_size, shuffle=True)
-            val_loader = DataLoader(sub(va), batch_size=256)
-            test_loader = DataLoader(sub(test), batch_size=256)
-            model = build_model(name, graphs[0].x.size(1), graphs[0].edge_attr.size(1), hidden=args.hidden,
-                                dropout=args.dropout)
-            t1 = time.time()
-            hist = fit(model, train_loader, val_loader, epochs=args.epochs, task="classification", lr=args.lr,
-                       progress=False, device=device, monitor="val_roc_auc", patience=args.patience, restore_best=True)
-            test_m = evaluate(model, test_loader, "classification", device=device)
-            curve = [float(v) for v in hist["val_roc_auc"]]
-            finite = [v if math.isfinite(v) else -math.inf for v in curve]
-            best_epoch = int(np.argmax(finite)) + 1
-            row = {"model": name, "fold": fold, "test_roc_auc": float(test_m["roc_auc"]),
-                   "best_val_roc_auc": curve[best_epoch - 1], "best_epoch": best_epoch, "epochs": len(hist),
-                   "seconds": time.time() - t1,
-                   "seconds_per_epoch": float(np.median([h["seconds"] for h in hist])),
-                   "val_curve": curve, "train_loss_curve": [float(v) for v in hist["loss"]],
-                   "train_size": len(tr), "val_size": len(va), "test_size": len(test)}
-            if model.pool is not None and name.startswith(("gmpool", "ngmpool")):
-                row.update(_cluster_stats(model, test_loader, device))
-            runs.append(row)
-            print(f"fold {fold} {name:10s} test ROC-AUC {row['test_roc_auc']:.4f} (best val {row['best_val_roc_auc']:.4f} "
-                  f"at epoch {best_epoch}/{len(hist)}) {row['seconds']:.0f}s, {row['seconds_per_epoch']:.2f} s/epoch",
-                  flush=True)
-            save(complete=False)
+            specs.append({"model": name, "fold": fold, "seed": args.seed + fold, "limit": args.limit,
+                          "idx": [list(map(int, tr)), list(map(int, va)), list(map(int, test))],
+                          "device": None if args.device is None else str(args.device),
+                          **{k: getattr(args, k) for k in ("epochs", "patience", "batch_size", "lr", "hidden",
+                                                           "dropout")}})
+            keys.append((name, fold))
+
+    def on_result(key, spec, row):
+        runs.append(row)
+        print(f"fold {row['fold']} {row['model']:10s} test ROC-AUC {row['test_roc_auc']:.4f} "
+              f"(best val {row['best_val_roc_auc']:.4f} at epoch {row['best_epoch']}/{row['epochs']}) "
+              f"{row['seconds']:.0f}s, {row['seconds_per_epoch']:.2f} s/epoch", flush=True)
+        save(complete=False)
+
+    from .executor import executor_from_args, run_tasks
+
+    failures = run_tasks("poolkit.experiments.gmpool_tox21:run_one", specs, keys, on_result,
+                         progress=not getattr(args, "no_progress", False), **executor_from_args(args))
+    if failures:
+        print(f"{len(failures)} runs failed: {failures}", flush=True)
     runs.sort(key=lambda r: (int(r["fold"]), all_models.index(r["model"]) if r["model"] in all_models else len(all_models)))
     extra = save(complete=True)   # "complete": False while a (model, fold) of the file is missing
     return {"runs": runs, "config": {"models": all_models}, **extra}
+
+
+_GRAPHS: dict = {}
+
+
+def run_one(spec: dict) -> dict:
+    """One (model, fold) run: what every executor task runs. ``spec`` holds the model, the
+    fold, its seed, the indices of its train, validation and test molecules, the
+    hyperparameters and the device; returns the results file's run row."""
+    from torch_geometric.loader import DataLoader
+
+    from ..train import evaluate, fit, get_device, set_seed
+
+    if spec.get("limit") not in _GRAPHS:
+        _GRAPHS[spec.get("limit")] = load_tox21(limit=spec.get("limit"))[0]
+    graphs = _GRAPHS[spec.get("limit")]
+    device = get_device(spec.get("device"))
+    name, fold = spec["model"], int(spec["fold"])
+    tr, va, test = spec["idx"]
+    sub = lambda idx: [graphs[i] for i in idx]
+    set_seed(int(spec["seed"]))
+    train_loader = DataLoader(sub(tr), batch_size=spec["batch_size"], shuffle=True)
+    val_loader = DataLoader(sub(va), batch_size=256)
+    test_loader = DataLoader(sub(test), batch_size=256)
+    model = build_model(name, graphs[0].x.size(1), graphs[0].edge_attr.size(1), hidden=spec["hidden"],
+                        dropout=spec["dropout"])
+    t1 = time.time()
+    hist = fit(model, train_loader, val_loader, epochs=spec["epochs"], task="classification", lr=spec["lr"],
+               progress=False, device=device, monitor="val_roc_auc", patience=spec["patience"], restore_best=True)
+    test_m = evaluate(model, test_loader, "classification", device=device)
+    curve = [float(v) for v in hist["val_roc_auc"]]
+    finite = [v if math.isfinite(v) else -math.inf for v in curve]
+    best_epoch = int(np.argmax(finite)) + 1
+    row = {"model": name, "fold": fold, "test_roc_auc": float(test_m["roc_auc"]),
+           "best_val_roc_auc": curve[best_epoch - 1], "best_epoch": best_epoch, "epochs": len(hist),
+           "seconds": time.time() - t1,
+           "seconds_per_epoch": float(np.median([h["seconds"] for h in hist])),
+           "val_curve": curve, "train_loss_curve": [float(v) for v in hist["loss"]],
+           "train_size": len(tr), "val_size": len(va), "test_size": len(test)}
+    if model.pool is not None and name.startswith(("gmpool", "ngmpool")):
+        row.update(_cluster_stats(model, test_loader, device))
+    return row
 
 
 # --------------------------------------------------------------------------- reading a results file
