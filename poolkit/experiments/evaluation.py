@@ -47,6 +47,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="keep the poolers that --out already holds (made with the same protocol and seeds) "
                              "and run only the others, such as poolers registered since")
+    from .executor import add_executor_arguments
+
+    add_executor_arguments(parser)
 
 
 def run(args) -> dict:
@@ -72,29 +75,69 @@ def run(args) -> dict:
     kept_runs, kept_cost, history = [], [], {}
     if getattr(args, "resume", False):
         kept_runs, kept_cost, history = _resume(args.out, protocol, list(args.seeds), names)
-    done = {r["name"] for r in kept_runs}
-    todo = [n for n in names if n not in done]
+    have = {(r["name"], r.get("seed")) for r in kept_runs}
+    costed = {c.get("name") for c in kept_cost}
+    todo = [n for n in names if n not in costed]          # poolers still without a cost sweep
     runs = list(kept_runs)
-    for name in todo:
-        for seed in args.seeds:
-            r = ev.evaluate_pooler(name, pairs, clouds, pair_epochs=epochs, ae_steps=steps, k=k_pairs,
-                                   ratio=args.ratio, seed=seed, ae_k=k_clouds, pair_ratio=args.pair_ratio)
-            flat = {k: v for k, v in r.items() if k not in ("spectral", "reconstruction", "traceback")}
-            for kind, v in r.get("spectral", {}).items():
-                flat[f"spectral_{kind}"] = v
-            for kind, v in r.get("reconstruction", {}).items():
-                flat[f"reconstruction_{kind}"] = v
-            runs.append(flat)
-            print(f"{name:20s} seed {seed}: pair acc {flat.get('accuracy', float('nan')):.3f}, "
-                  f"spectral {flat.get('spectral_mean', float('nan')):.3f}, "
-                  f"reconstruction {flat.get('reconstruction_mean', float('nan')):.3f} "
-                  f"({flat['seconds']:.1f} s) {flat.get('error', '')}", file=sys.stderr, flush=True)
+    specs = [{"name": name, "seed": int(seed), "pairs": pairs_n, "cloud_size": csize, "pair_epochs": epochs,
+              "ae_steps": steps, "k": k_pairs, "ratio": args.ratio, "ae_k": k_clouds, "pair_ratio": args.pair_ratio}
+             for name in names for seed in args.seeds if (name, int(seed)) not in have]
+    keys = [(sp["name"], sp["seed"]) for sp in specs]
+    order = {k: i for i, k in enumerate(keys)}
+
+    def on_result(key, spec, flat):
+        runs.append(flat)
+        print(f"{key[0]:20s} seed {key[1]}: pair acc {flat.get('accuracy', float('nan')):.3f}, "
+              f"spectral {flat.get('spectral_mean', float('nan')):.3f}, "
+              f"reconstruction {flat.get('reconstruction_mean', float('nan')):.3f} "
+              f"({flat['seconds']:.1f} s) {flat.get('error', '')}", file=sys.stderr, flush=True)
+        if getattr(args, "out", None):      # the runs so far, so an interrupted sweep keeps them
+            from .common import write_results
+
+            write_results("evaluation", runs, {"poolers": names, "partial": True}, out=args.out,
+                          extra={**history, "cost": list(kept_cost), "protocol": protocol, "threads": args.threads,
+                                 "complete": False})
+
+    from .executor import executor_from_args, run_tasks
+
+    failures = run_tasks("poolkit.experiments.evaluation:run_one", specs, keys, on_result,
+                         progress=not getattr(args, "no_progress", False), **executor_from_args(args))
+    if failures:
+        print(f"{len(failures)} runs failed: {failures}", file=sys.stderr, flush=True)
+    new_runs = sorted(runs[len(kept_runs):], key=lambda r: order.get((r["name"], r.get("seed")), len(order)))
+    runs = list(kept_runs) + new_runs
+    # The cost sweep times poolers against each other: one at a time, in this process.
     cost = kept_cost + ev.cost_sweep(todo, sizes, ratio=args.ratio, repeats=3, time_cap=args.time_cap, device=args.device,
                          progress=lambda c: print(f"cost {c['name']:20s} N={c['num_nodes']:5d} "
                                                   f"{c['seconds'] * 1e3:9.1f} ms {c.get('peak_mb', math.nan):9.1f} MB",
                                                   file=sys.stderr, flush=True))
     return {**history, "runs": runs, "config": {"poolers": names, "sizes": sizes, "k_pairs": k_pairs, "k_clouds": k_clouds},
-            "cost": cost, "protocol": protocol, "threads": args.threads}
+            "cost": cost, "protocol": protocol, "threads": args.threads, "complete": not failures}
+
+
+_INPUTS: dict = {}
+
+
+def run_one(spec: dict) -> dict:
+    """One (pooler, seed) of the expressiveness, structure and information lenses: what every
+    executor task runs. Returns the results file's flat run row."""
+    from poolkit import evaluation as ev
+    from poolkit.data import point_clouds, wl_pairs
+
+    key = (spec["pairs"], spec["cloud_size"])
+    if key not in _INPUTS:
+        _INPUTS[key] = (wl_pairs(spec["pairs"], (20, 28), seed=0),
+                        point_clouds(("ring", "grid", "mesh", "torus", "molecule"), size=spec["cloud_size"]))
+    pairs, clouds = _INPUTS[key]
+    r = ev.evaluate_pooler(spec["name"], pairs, clouds, pair_epochs=spec["pair_epochs"], ae_steps=spec["ae_steps"],
+                           k=spec["k"], ratio=spec["ratio"], seed=spec["seed"], ae_k=spec["ae_k"],
+                           pair_ratio=spec["pair_ratio"])
+    flat = {k: v for k, v in r.items() if k not in ("spectral", "reconstruction", "traceback")}
+    for kind, v in r.get("spectral", {}).items():
+        flat[f"spectral_{kind}"] = v
+    for kind, v in r.get("reconstruction", {}).items():
+        flat[f"reconstruction_{kind}"] = v
+    return flat
 
 
 def _resume(out, protocol: str, seeds: list, names: list):
