@@ -223,3 +223,27 @@ def test_edge_table4_widths_per_model():
         model_channels("edge_esol", "simple_0.7", args)
     args.table4 = False
     assert model_channels("edge_esol", "simple_0.7", args) == ((64, 64), (32, 32))
+
+
+def test_evaluation_resume_fills_missing_seeds_and_poolers(tmp_path):
+    import json
+
+    import poolkit.experiments.__main__ as cli
+
+    out = tmp_path / "evaluation.json"
+    base = ["evaluation", "--quick", "--device", "cpu", "--no-progress", "--out", str(out)]
+    assert cli.main(base + ["--poolers", "topk", "--seeds", "0", "1"]) == 0
+    first = json.loads(out.read_text())
+    assert sorted((r["name"], r["seed"]) for r in first["runs"]) == [("topk", 0), ("topk", 1)]
+    doc = json.loads(out.read_text())
+    doc["runs"] = [r for r in doc["runs"] if r["seed"] == 0]                    # as if cut short after seed 0
+    out.write_text(json.dumps(doc))
+    assert cli.main(base + ["--poolers", "topk,mincut", "--seeds", "0", "1", "--resume"]) == 0
+    again = json.loads(out.read_text())
+    assert sorted((r["name"], r["seed"]) for r in again["runs"]) == [("mincut", 0), ("mincut", 1), ("topk", 0),
+                                                                     ("topk", 1)]
+    drop = ("seconds",)
+    strip = lambda r: {k: v for k, v in r.items() if k not in drop}
+    assert strip(next(r for r in again["runs"] if (r["name"], r["seed"]) == ("topk", 1))) == \
+        strip(next(r for r in first["runs"] if (r["name"], r["seed"]) == ("topk", 1)))   # rerun: the same row
+    assert {c["name"] for c in again["cost"]} == {"topk", "mincut"}
