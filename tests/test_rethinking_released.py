@@ -187,3 +187,29 @@ def test_mincut_losses_agree_with_pyg_on_graphs_with_edges():
     _, _, cut, ortho = dense_mincut_pool(x, adj, s, mask)
     ours = mincut_losses(adj, torch.softmax(s, -1), mask)
     assert torch.allclose(ours["cut"], cut, atol=1e-6) and torch.allclose(ours["ortho"], ortho, atol=1e-6)
+
+
+def test_mincut_pool_step_is_pygs_pooled_graph_with_a_finite_gradient_at_zero_degree():
+    from torch_geometric.nn import dense_mincut_pool
+    from torch_geometric.utils import to_dense_batch
+
+    from poolkit.nn.rethinking_released import mincut_pool_step
+
+    b = Batch.from_data_list(_graphs())
+    x, mask = to_dense_batch(b.x, b.batch)
+    adj = to_dense_adj(b.edge_index, b.batch)
+    s = torch.randn(x.size(0), x.size(1), 4, generator=torch.Generator().manual_seed(0))
+    px, padj, _, _ = dense_mincut_pool(x, adj, s, mask)
+    ox, oadj = mincut_pool_step(x, adj, s, mask)
+    assert torch.allclose(ox, px, atol=1e-6) and torch.allclose(oadj, padj, atol=1e-6)
+    # A saturated softmax that leaves cluster 1 without nodes: its degree is exactly 0.
+    ring = torch.tensor([[0., 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0]]).unsqueeze(0)
+    logits = torch.tensor([[[0., -200.], [0., -200.], [0., -200.], [0., -200.]]], requires_grad=True)
+    feats = torch.ones(1, 4, 2)
+    _, theirs, _, _ = dense_mincut_pool(feats, ring, logits, None)
+    theirs.sum().backward()
+    assert not torch.isfinite(logits.grad).all()          # PyG's sqrt(d) at d = 0
+    logits.grad = None
+    _, ours = mincut_pool_step(feats, ring, logits, None)
+    ours.sum().backward()
+    assert torch.isfinite(logits.grad).all() and torch.isfinite(ours).all()

@@ -51,13 +51,13 @@ from typing import Dict, Optional
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.nn import DenseGraphConv, DenseSAGEConv, GraphConv, dense_diff_pool, dense_mincut_pool
+from torch_geometric.nn import DenseGraphConv, DenseSAGEConv, GraphConv, dense_diff_pool
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-from ..soft import mincut_losses
+from ..soft import mincut_losses, normalize_pooled_adj
 from ..src import check_positive_int
 
-__all__ = ["DiffPoolV2Net", "MinCutNet", "released_model", "RANDOM_DISTRIBUTIONS"]
+__all__ = ["DiffPoolV2Net", "MinCutNet", "mincut_pool_step", "released_model", "RANDOM_DISTRIBUTIONS"]
 
 RANDOM_DISTRIBUTIONS = ("uniform", "normal")
 
@@ -209,9 +209,28 @@ class MinCutNet(nn.Module):
             s = self._s(level, x)
             if not self.random:
                 _add(losses, mincut_losses(adj, torch.softmax(s, dim=-1), m))
-            x, adj, _, _ = dense_mincut_pool(x, adj, s, m)
+            x, adj = mincut_pool_step(x, adj, s, m)
         x = self.conv2(x, adj).mean(dim=1)
         return self.lin2(F.relu(self.lin1(x))), losses
+
+
+def mincut_pool_step(x: Tensor, adj: Tensor, s: Tensor, mask: Optional[Tensor] = None):
+    r"""The pooled graph of PyG's ``dense_mincut_pool``, which the released code calls:
+    :math:`S = \mathrm{softmax}(s)`, :math:`X' = S^\top X`, :math:`A' = D'^{-1/2}(S^\top A S -
+    \mathrm{diag})D'^{-1/2}` (padded rows of ``mask`` zeroed first), without its losses.
+
+    The same numbers as PyG's (``tests/test_rethinking_released.py``), with one difference:
+    PyG divides by :math:`\sqrt{d'} + \epsilon`, whose gradient is not finite where a
+    supernode's degree :math:`d'` is exactly 0 (a cluster that a saturated softmax leaves with
+    no edge, or a padded row at the second level, which the code does not mask). Training then
+    stops on a NaN gradient (the released IMDB-B MinCut, seed 4, epoch 65). Here such a
+    supernode gets 0 (:func:`poolkit.soft.normalize_pooled_adj`), with a finite gradient."""
+    s = torch.softmax(s, dim=-1)
+    if mask is not None:
+        m = mask.unsqueeze(-1).to(x.dtype)
+        x, s = x * m, s * m
+    st = s.transpose(1, 2)
+    return st @ x, normalize_pooled_adj(st @ adj @ s)
 
 
 def _add(total: Dict[str, Tensor], new: Dict[str, Tensor]) -> None:
