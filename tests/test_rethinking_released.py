@@ -172,18 +172,25 @@ def test_experiment_runs_the_released_architecture(tmp_path):
     assert math.isfinite(res["runs"][0]["test_accuracy"])
 
 
-def test_mincut_losses_agree_with_pyg_on_graphs_with_edges():
-    # The model computes its losses with poolkit.soft.mincut_losses; PyG's dense_mincut_pool,
-    # which the released code calls, gives the same numbers wherever a graph has an edge.
-    from torch_geometric.nn import dense_mincut_pool
+def _dense_batch_with_logits():
+    """The test graphs as one dense batch, and seeded logits for 4 clusters."""
     from torch_geometric.utils import to_dense_batch
-
-    from poolkit.soft import mincut_losses
 
     b = Batch.from_data_list(_graphs())
     x, mask = to_dense_batch(b.x, b.batch)
     adj = to_dense_adj(b.edge_index, b.batch)
     s = torch.randn(x.size(0), x.size(1), 4, generator=torch.Generator().manual_seed(0))
+    return x, adj, mask, s
+
+
+def test_mincut_losses_agree_with_pyg_on_graphs_with_edges():
+    # The model computes its losses with poolkit.soft.mincut_losses; PyG's dense_mincut_pool,
+    # which the released code calls, gives the same numbers wherever a graph has an edge.
+    from torch_geometric.nn import dense_mincut_pool
+
+    from poolkit.soft import mincut_losses
+
+    x, adj, mask, s = _dense_batch_with_logits()
     _, _, cut, ortho = dense_mincut_pool(x, adj, s, mask)
     ours = mincut_losses(adj, torch.softmax(s, -1), mask)
     assert torch.allclose(ours["cut"], cut, atol=1e-6) and torch.allclose(ours["ortho"], ortho, atol=1e-6)
@@ -191,14 +198,10 @@ def test_mincut_losses_agree_with_pyg_on_graphs_with_edges():
 
 def test_mincut_pool_step_is_pygs_pooled_graph_with_a_finite_gradient_at_zero_degree():
     from torch_geometric.nn import dense_mincut_pool
-    from torch_geometric.utils import to_dense_batch
 
     from poolkit.nn.rethinking_released import mincut_pool_step
 
-    b = Batch.from_data_list(_graphs())
-    x, mask = to_dense_batch(b.x, b.batch)
-    adj = to_dense_adj(b.edge_index, b.batch)
-    s = torch.randn(x.size(0), x.size(1), 4, generator=torch.Generator().manual_seed(0))
+    x, adj, mask, s = _dense_batch_with_logits()
     px, padj, _, _ = dense_mincut_pool(x, adj, s, mask)
     ox, oadj = mincut_pool_step(x, adj, s, mask)
     assert torch.allclose(ox, px, atol=1e-6) and torch.allclose(oadj, padj, atol=1e-6)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import signal
 import sys
 import time
 from typing import Callable, Dict, Hashable, List, Optional, Sequence
@@ -143,10 +142,15 @@ def _run_here(fn_path, specs, keys, on_result, threads, bar, say, failures):
             say(f"task {key} failed: {failures[key]}")
         else:
             on_result(key, spec, res)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(running=0, failed=len(failures))
+        _tick(bar, 0, failures)
     return failures
+
+
+def _tick(bar, running: int, failures) -> None:
+    """One more task done on the progress bar (when there is one)."""
+    if bar is not None:
+        bar.update(1)
+        bar.set_postfix(running=running, failed=len(failures))
 
 
 def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task, threads, max_retries, bar, say,
@@ -168,7 +172,6 @@ def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task
                                            retry_exceptions=False)
     capacity = int(ray.cluster_resources().get("CPU", workers))
     pending = {remote.remote(fn_path, spec, threads): (key, spec) for key, spec in zip(keys, specs)}
-    previous = signal.getsignal(signal.SIGINT)
     try:
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
@@ -184,9 +187,7 @@ def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task
                     say(f"task {key} lost: {failures[key]}")
                 else:
                     on_result(key, spec, res)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(running=min(len(pending), capacity), failed=len(failures))
+                _tick(bar, min(len(pending), capacity), failures)
         return failures
     except KeyboardInterrupt:
         for ref in pending:
@@ -194,6 +195,5 @@ def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task
         say(f"interrupted: {len(pending)} tasks cancelled; the finished runs are kept")
         raise
     finally:
-        signal.signal(signal.SIGINT, previous)
         if started_here:
             ray.shutdown()
