@@ -150,7 +150,12 @@ def _load(cls, collection: str, folder: str, label: str, root, raw_name: str = "
     if _has_files(raw) and "force_reload" not in kwargs and stamp.exists():
         kwargs["force_reload"] = json.loads(stamp.read_text()) != _fingerprint(raw)
     ds = cls(raw, processed, collection, label, base / collection / folder / raw_name, base, **kwargs)
-    stamp.write_text(json.dumps(_fingerprint(raw)))
+    text = json.dumps(_fingerprint(raw))
+    if not stamp.exists() or stamp.read_text() != text:
+        # atomically: processes loading the same set at once (executor workers) read it
+        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(stamp)
     return ds
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -257,12 +258,9 @@ _GRAPHS: dict = {}
 def _experiment_graphs(name: str, limit):
     """The molecules of ``edge_esol`` or ``edge_bbbp``, featurised once per process."""
     if (name, limit) not in _GRAPHS:
-        if name == "edge_esol":
-            _GRAPHS[(name, limit)] = load_esol(limit)
-        else:
-            from .edge_bbbp import load_bbbp
-
-            _GRAPHS[(name, limit)] = load_bbbp(limit)
+        # edge_bbbp imports this module, so its loader is found by name, not imported here
+        loader = load_esol if name == "edge_esol" else importlib.import_module(f"{__package__}.edge_bbbp").load_bbbp
+        _GRAPHS[(name, limit)] = loader(limit)
     return _GRAPHS[(name, limit)]
 
 
