@@ -424,3 +424,39 @@ def test_fixed_scaffold_split_on_real_molecules():
     size = Counter(D.murcko_scaffold(s) for s in smiles)
     mean_size = [np.mean([size[D.murcko_scaffold(smiles[i])] for i in p]) for p in parts]
     assert mean_size[2] < mean_size[0]
+
+
+_LOAD_IN_A_PROCESS = """
+import sys, poolkit.data as D
+ds = D.tu_dataset("BIG", root=sys.argv[1])
+print(len(ds), int(ds.y.sum()))
+"""
+
+
+def test_processes_loading_one_fresh_set_at_once_all_get_it(tmp_path, monkeypatch, no_network):
+    """Executor workers on a fresh machine load a set at the same moment: one processes it while
+    the others wait, instead of reading a ``data.pt`` that is still being written (EOFError)."""
+    import subprocess
+    import sys
+
+    raw = tmp_path / "data" / "TUDataset" / "BIG" / "raw"
+    raw.mkdir(parents=True)
+    n_graphs, size = 3000, 6                                    # rings of 6 nodes; ~1 s to process
+    edges, indicator = [], []
+    for g in range(n_graphs):
+        base = g * size
+        for i in range(size):
+            a, b = base + i + 1, base + (i + 1) % size + 1
+            edges += [f"{a}, {b}", f"{b}, {a}"]
+        indicator += [str(g + 1)] * size
+    (raw / "BIG_A.txt").write_text("\n".join(edges) + "\n")
+    (raw / "BIG_graph_indicator.txt").write_text("\n".join(indicator) + "\n")
+    (raw / "BIG_graph_labels.txt").write_text("\n".join(str(g % 2) for g in range(n_graphs)) + "\n")
+    (raw / "BIG_node_labels.txt").write_text("\n".join(str(i % 3) for i in range(n_graphs * size)) + "\n")
+    env = dict(os.environ, POOLKIT_CACHE=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
+    procs = [subprocess.Popen([sys.executable, "-c", _LOAD_IN_A_PROCESS, str(tmp_path / "data")], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-2000:]
+        assert out.split() == [str(n_graphs), str(n_graphs // 2)]

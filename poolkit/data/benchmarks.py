@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -143,19 +144,40 @@ class MoleculeNet(_Located, _PygMoleculeNet):
     """PyG's ``MoleculeNet`` reading raw files from the data folder, writing to the cache."""
 
 
+@contextmanager
+def _exclusive(folder: Path):
+    """Hold an exclusive lock on ``folder/.lock`` (POSIX ``flock``; a no-op where there is none).
+
+    Processes that load one set at once (executor workers on a fresh machine) would otherwise
+    each process it, and one would read the ``data.pt`` another is still writing (EOFError)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:                                   # pragma: no cover - Windows
+        yield
+        return
+    with open(folder / ".lock", "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def _load(cls, collection: str, folder: str, label: str, root, raw_name: str = "raw", **kwargs):
     base = Path(root).expanduser() if root is not None else data_root()
     raw, processed = dataset_dirs(collection, folder, base, raw_name)
     stamp = processed.parent / "source.json"
-    if _has_files(raw) and "force_reload" not in kwargs and stamp.exists():
-        kwargs["force_reload"] = json.loads(stamp.read_text()) != _fingerprint(raw)
-    ds = cls(raw, processed, collection, label, base / collection / folder / raw_name, base, **kwargs)
-    text = json.dumps(_fingerprint(raw))
-    if not stamp.exists() or stamp.read_text() != text:
-        # atomically: processes loading the same set at once (executor workers) read it
-        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
-        tmp.write_text(text)
-        tmp.replace(stamp)
+    with _exclusive(processed.parent):
+        if _has_files(raw) and "force_reload" not in kwargs and stamp.exists():
+            kwargs["force_reload"] = json.loads(stamp.read_text()) != _fingerprint(raw)
+        ds = cls(raw, processed, collection, label, base / collection / folder / raw_name, base, **kwargs)
+        text = json.dumps(_fingerprint(raw))
+        if not stamp.exists() or stamp.read_text() != text:
+            # atomically as well: a reader without the lock (an older poolkit) never sees half a stamp
+            tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+            tmp.write_text(text)
+            tmp.replace(stamp)
     return ds
 
 

@@ -181,7 +181,8 @@ def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task
                     res = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:       # the task raised: not retried
                     failures[key] = f"{type(exc.cause).__name__ if exc.cause else 'error'}: {exc.cause or exc}"
-                    say(f"task {key} failed: {failures[key]}")
+                    trace = "\n".join(str(exc).splitlines()[-12:])   # the remote traceback's end
+                    say(f"task {key} failed: {failures[key]}\n{trace}")
                 except ray.exceptions.RayError as exc:           # its worker died more than max_retries times
                     failures[key] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                     say(f"task {key} lost: {failures[key]}")
