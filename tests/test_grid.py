@@ -1,0 +1,90 @@
+"""The grid of chapter 9: its split, how each pooler is sized, and one real run per kind."""
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from poolkit.data import size_split
+from poolkit.experiments import grid
+
+
+def test_size_split_tests_on_the_largest_graphs_the_same_for_every_seed():
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(3, 120, size=500)
+    splits = [size_split(sizes, 0.1, 0.1, seed=s) for s in range(3)]
+    for tr, va, te in splits:
+        assert len(te) == 50 and len(va) == 50 and len(tr) == 400
+        assert np.array_equal(np.sort(np.concatenate([tr, va, te])), np.arange(500))       # disjoint, complete
+        assert sizes[np.concatenate([tr, va])].max() <= sizes[te].min()                     # smaller graphs only
+    assert all(np.array_equal(splits[0][2], te) for _, _, te in splits)                       # one test set
+    assert not np.array_equal(splits[0][0], splits[1][0])                                    # seeds reshuffle
+    assert all(np.array_equal(a, b) for a, b in zip(splits[0], size_split(sizes, 0.1, 0.1, seed=0)))
+
+
+def test_size_split_breaks_ties_by_index():
+    tr, va, te = size_split([5] * 10, 0.2, 0.2, seed=3)
+    assert te.tolist() == [8, 9]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"test_fraction": 0.0}, "test_fraction"), ({"val_fraction": 1.0}, "val_fraction"),
+    ({"test_fraction": 0.6, "val_fraction": 0.5}, "below 1")])
+def test_size_split_bad_fractions(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        size_split(list(range(20)), **kwargs)
+
+
+def test_size_split_needs_three_graphs():
+    with pytest.raises(ValueError, match="at least 3"):
+        size_split([4, 5])
+
+
+def test_pooler_spec_sizes_each_family_by_its_rule():
+    assert grid.pooler_spec("diffpool", 0.25, 111)[1] == {"k": math.ceil(0.25 * 111)}
+    assert grid.pooler_spec("topk", 0.25, 111)[1] == {"ratio": 0.25}
+    assert grid.pooler_spec("graclus", 0.25, 111) == ("graclus", {}, "own rule")
+    assert grid.pooler_spec("gmpool", 0.25, 111)[2] == "keeps N"
+    assert grid.pooler_spec("gmn", 0.25, 111, hidden=32)[1] == {"k": 28, "out_channels": 32}
+    with pytest.raises(ValueError, match="ratio"):
+        grid.pooler_spec("topk", 0.0, 10)
+
+
+def test_grid_poolers():
+    core = grid.grid_poolers("core")
+    assert "nopool" in core and len(core) >= 13
+    everything = grid.grid_poolers("all")
+    assert set(core) <= set(everything)
+    assert not set(grid.ABLATIONS) & set(everything) and "edge_coarse" not in everything
+    assert grid.grid_poolers("mincut, topk") == ["mincut", "topk"]
+    with pytest.raises(ValueError, match="unknown poolers"):
+        grid.grid_poolers("mincut,nosuchpool")
+
+
+def _mutag():
+    data = os.environ.get("POOLKIT_DATA")
+    if not data or not (Path(data) / "TUDataset" / "MUTAG").exists():
+        pytest.fail("needs MUTAG under POOLKIT_DATA (make test sets it to ../shared/data)")
+
+
+SPEC = {"dataset": "MUTAG", "seed": 0, "epochs": 2, "patience": 5, "batch_size": 32, "ratio": 0.25, "hidden": 16,
+        "device": "cpu"}
+
+
+def test_run_one_records_accuracy_reduction_and_cost_and_reruns_exactly():
+    _mutag()
+    rows = {p: grid.run_one(dict(SPEC, pooler=p)) for p in ("nopool", "diffpool", "topk")}
+    n_max = max(g.num_nodes for g in grid.load_graphs("MUTAG"))
+    for p, r in rows.items():
+        assert 0.0 <= r["test_accuracy"] <= 1.0 and r["epochs_run"] == 2 and r["peak_mb"] > 0
+        assert r["seconds_per_epoch"] > 0 and len(r["curve"]["val_accuracy"]) == 2
+    assert rows["nopool"]["nodes_kept_mean"] == rows["nopool"]["nodes_in_mean"]                 # identity
+    assert rows["diffpool"]["nodes_kept_mean"] == math.ceil(0.25 * n_max)                      # K supernodes
+    assert 1 <= rows["diffpool"]["clusters_used_mean"] <= math.ceil(0.25 * n_max)
+    assert 0.25 <= rows["topk"]["kept_fraction_mean"] < 0.25 + 1 / 10                          # ceil(0.25 N)
+    again = grid.run_one(dict(SPEC, pooler="diffpool"))
+    for field in ("test_accuracy", "val_accuracy", "curve", "nodes_kept_mean", "clusters_used_mean"):
+        assert again[field] == rows["diffpool"][field], field
+    # paired across poolers: the same split for every pooler of a seed
+    assert rows["nopool"]["graphs"] == rows["topk"]["graphs"]
