@@ -88,3 +88,49 @@ def test_run_one_records_accuracy_reduction_and_cost_and_reruns_exactly():
         assert again[field] == rows["diffpool"][field], field
     # paired across poolers: the same split for every pooler of a seed
     assert rows["nopool"]["graphs"] == rows["topk"]["graphs"]
+
+
+def _synthetic(effects, seeds=8, spread=0.5):
+    """A results dict: each pooler's accuracy = 0.70 + effect + the seed's shared noise + its own."""
+    rng = np.random.default_rng(1)
+    shared = rng.normal(0, 0.02, seeds)
+    runs = []
+    for p, eff in effects.items():
+        own = rng.normal(0, spread / 100, seeds)
+        for s in range(seeds):
+            runs.append({"dataset": "D", "pooler": p, "seed": s, "test_accuracy": 0.70 + eff + shared[s] + own[s],
+                         "graphs": [800, 100, 100]})
+    return {"runs": runs}
+
+
+def test_claims_read_better_worse_on_par_and_undecided():
+    res = _synthetic({"nopool": 0.0, "big_gain": 0.08, "big_loss": -0.08, "same": 0.0})
+    res["runs"] += [{"dataset": "D", "pooler": "noisy", "seed": s, "graphs": [800, 100, 100],
+                     "test_accuracy": r["test_accuracy"] + (0.06 if s % 2 else -0.06)}
+                    for s, r in enumerate(x for x in res["runs"] if x["pooler"] == "nopool")]
+    table = grid.claims(res, "D").set_index("pooler")
+    assert table.loc["big_gain", "outcome"] == "better" and table.loc["big_gain", "helps"] == "reproduced"
+    assert table.loc["big_loss", "outcome"] == "worse"
+    assert table.loc["same", "outcome"] == "on par"
+    assert table.loc["noisy", "outcome"] == "undecided"
+    assert list(table["diff"]) == sorted(table["diff"], reverse=True)
+    # the corrected interval is wider than the plain paired t by sqrt(1 + n * c)
+    from poolkit.stats import paired_difference
+    _, a, b = grid._paired(res["runs"], "D", "big_gain", "nopool")
+    plain = paired_difference(a, b)
+    width = table.loc["big_gain", "hi"] - table.loc["big_gain", "lo"]
+    assert width == pytest.approx((plain["hi"] - plain["lo"]) * math.sqrt(1 + 8 * 100 / 800))
+
+
+def test_best_set_keeps_what_the_best_does_not_beat():
+    res = _synthetic({"nopool": 0.0, "a": 0.05, "b": 0.0499, "c": -0.05})
+    bs = grid.best_set(res, "D")
+    assert bs["best"] == "a" and set(bs["indistinguishable"]) == {"a", "b"}
+    assert set(bs["worse"]) == {"nopool", "c"}
+    with pytest.raises(ValueError, match="no runs"):
+        grid.best_set(res, "E")
+
+
+def test_pareto_front():
+    pts = [("fast_bad", 1.0, 0.6), ("slow_good", 5.0, 0.8), ("dominated", 6.0, 0.7), ("mid", 2.0, 0.75)]
+    assert grid.pareto_front(pts) == ["fast_bad", "slow_good", "mid"]

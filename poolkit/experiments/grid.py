@@ -41,6 +41,7 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -335,3 +336,103 @@ def run(args) -> dict:
     summarise()
     save()
     return result
+
+
+# --------------------------------------------------------------------------- claims
+def _paired(runs, dataset: str, pooler: str, other: str, metric: str = "test_accuracy"):
+    """The two poolers' ``metric`` (in points) over the seeds both have, paired by seed."""
+    a = {r["seed"]: r[metric] for r in runs if r["dataset"] == dataset and r["pooler"] == pooler}
+    b = {r["seed"]: r[metric] for r in runs if r["dataset"] == dataset and r["pooler"] == other}
+    seeds = sorted(set(a) & set(b))
+    return seeds, [100 * a[s] for s in seeds], [100 * b[s] for s in seeds]
+
+
+def _split_ratio(runs, dataset: str) -> float:
+    """``n_test / n_train`` of the data set's splits (the corrected resampled t's ``c``)."""
+    for r in runs:
+        if r["dataset"] == dataset:
+            tr, _, te = r["graphs"]
+            return te / tr
+    raise ValueError(f"no runs on {dataset!r}")
+
+
+def claims(results: dict, dataset: str, baseline: str = "nopool", margin: Optional[float] = None):
+    """One row per pooler of ``dataset``: its paired difference to ``baseline`` (accuracy
+    points, pooler minus baseline, 90 % corrected resampled-t interval since the seeds'
+    random splits overlap), and two verdicts by :mod:`poolkit.stats`: *pooling helps*
+    (``greater``) and *on par* (``equal`` within the accuracy margin), each also after
+    Holm's correction over the poolers of the data set. ``outcome`` reads them together:
+    ``better``, ``worse``, ``on par`` or ``undecided``. A :class:`pandas.DataFrame` sorted
+    by the mean difference."""
+    import pandas as pd
+
+    from ..stats import MARGINS, holm_verdicts, judge
+
+    m = MARGINS["accuracy"][0] if margin is None else margin
+    runs = results["runs"]
+    c = _split_ratio(runs, dataset)
+    poolers = sorted({r["pooler"] for r in runs if r["dataset"] == dataset and r["pooler"] != baseline})
+    rows, greater, equal = [], [], []
+    for p in poolers:
+        seeds, a, b = _paired(runs, dataset, p, baseline)
+        if len(seeds) < 2:
+            continue
+        g = judge(a, b, "greater", test_train_ratio=c, design="random_splits")
+        e = judge(a, b, "equal", margin=m, test_train_ratio=c, design="random_splits")
+        greater.append(g)
+        equal.append(e)
+        rows.append({"pooler": p, "n": len(seeds), "accuracy": float(np.mean(a)), "baseline": float(np.mean(b)),
+                     "diff": g["mean"], "lo": g["lo"], "hi": g["hi"]})
+    if not rows:
+        return pd.DataFrame(columns=["pooler", "n", "accuracy", "baseline", "diff", "lo", "hi", "helps", "on_par",
+                                     "outcome"])
+    for row, g, e in zip(rows, holm_verdicts(greater), holm_verdicts(equal)):
+        row.update(helps=g["verdict"], helps_holm=g["holm_verdict"], on_par=e["verdict"], on_par_holm=e["holm_verdict"])
+        if row["lo"] > 0:
+            row["outcome"] = "better"
+        elif row["hi"] < 0:
+            row["outcome"] = "worse"
+        elif e["verdict"] == "reproduced":
+            row["outcome"] = "on par"
+        else:
+            row["outcome"] = "undecided"
+    return pd.DataFrame(rows).sort_values("diff", ascending=False).reset_index(drop=True)
+
+
+def best_set(results: dict, dataset: str) -> dict:
+    """The pooler with the highest mean accuracy on ``dataset`` and the poolers not
+    distinguishable from it: those whose paired difference to the best has a 90 %
+    interval (corrected resampled t) reaching 0, so that "the best is better" is not shown
+    at the 5 % level. ``{"best", "indistinguishable", "worse"}``; a pooler seen on fewer
+    than 2 of the best's seeds is left out."""
+    from ..stats import judge
+
+    runs = [r for r in results["runs"] if r["dataset"] == dataset]
+    if not runs:
+        raise ValueError(f"no runs on {dataset!r}")
+    means = {}
+    for r in runs:
+        means.setdefault(r["pooler"], []).append(r["test_accuracy"])
+    best = max(means, key=lambda p: (np.mean(means[p]), p))
+    c = _split_ratio(runs, dataset)
+    same, worse = [best], []
+    for p in sorted(means):
+        if p == best:
+            continue
+        seeds, a, b = _paired(runs, dataset, best, p)
+        if len(seeds) < 2:
+            continue
+        v = judge(a, b, "greater", test_train_ratio=c, design="random_splits")
+        (worse if v["lo"] > 0 else same).append(p)
+    return {"best": best, "indistinguishable": same, "worse": worse}
+
+
+def pareto_front(points: Sequence[tuple]) -> list:
+    """The names of the points ``(name, cost, accuracy)`` that no other point beats on both
+    (lower or equal cost and higher or equal accuracy, one of them strictly)."""
+    front = []
+    for name, cost, acc in points:
+        dominated = any((c2 <= cost and a2 >= acc) and (c2 < cost or a2 > acc) for _, c2, a2 in points)
+        if not dominated:
+            front.append(name)
+    return front
