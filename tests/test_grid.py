@@ -78,6 +78,7 @@ def test_run_one_records_accuracy_reduction_and_cost_and_reruns_exactly():
     n_max = max(g.num_nodes for g in grid.load_graphs("MUTAG"))
     for p, r in rows.items():
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["epochs_run"] == 2 and r["peak_mb"] > 0
+        assert 0.0 <= r["test_balanced_accuracy"] <= 1.0 and 0.5 <= r["test_majority_share"] <= 1.0
         assert r["seconds_per_epoch"] > 0 and len(r["curve"]["val_accuracy"]) == 2
     assert rows["nopool"]["nodes_kept_mean"] == rows["nopool"]["nodes_in_mean"]                 # identity
     assert rows["diffpool"]["nodes_kept_mean"] == math.ceil(0.25 * n_max)                      # K supernodes
@@ -134,3 +135,18 @@ def test_best_set_keeps_what_the_best_does_not_beat():
 def test_pareto_front():
     pts = [("fast_bad", 1.0, 0.6), ("slow_good", 5.0, 0.8), ("dominated", 6.0, 0.7), ("mid", 2.0, 0.75)]
     assert grid.pareto_front(pts) == ["fast_bad", "slow_good", "mid"]
+
+
+def test_balanced_accuracy_of_a_constant_predictor_is_one_over_classes():
+    import torch
+    from torch_geometric.data import Data
+    from torch_geometric.loader import DataLoader
+
+    class Constant(torch.nn.Module):
+        def forward(self, data):
+            return torch.tensor([[0.0, 1.0]]).repeat(data.num_graphs, 1), {}
+
+    graphs = [Data(x=torch.ones(2, 1), edge_index=torch.zeros(2, 0, dtype=torch.long), y=torch.tensor([int(i < 8)]))
+              for i in range(10)]
+    res = grid.class_balance(Constant(), DataLoader(graphs, batch_size=4), torch.device("cpu"))
+    assert res == pytest.approx({"test_balanced_accuracy": 0.5, "test_majority_share": 0.8})

@@ -163,6 +163,21 @@ def reduction(model, loader, device) -> dict:
     return res
 
 
+def class_balance(model, loader, device) -> dict:
+    """Balanced accuracy (the mean of the per-class recalls) on ``loader`` and the share of
+    its majority class: on the size split the largest graphs are mostly of one class, so
+    plain accuracy alone would reward predicting that class."""
+    from ..train import predict
+
+    with torch.no_grad():
+        pred, y = predict(model, loader, device)
+    labels, y = pred.argmax(-1).view(-1), y.view(-1)
+    classes = torch.unique(y)
+    recalls = [float((labels[y == c] == c).float().mean()) for c in classes]
+    return {"test_balanced_accuracy": float(np.mean(recalls)),
+            "test_majority_share": float(max(float((y == c).float().mean()) for c in classes))}
+
+
 def step_peak_mb(model, batch, device) -> float:
     """Peak memory (MB) of one forward + backward on ``batch``: CUDA's allocator statistics,
     or :class:`poolkit.evaluation.PeakMemory` on a CPU."""
@@ -228,6 +243,7 @@ def run_one(spec: dict) -> dict:
            "min_test_nodes": int(min(graphs[i].num_nodes for i in te)),
            "curve": {"loss": [round(float(v), 5) for v in hist["loss"]],
                      "val_accuracy": [round(float(v), 5) for v in val]}}
+    row.update(class_balance(model, test_loader, device))
     row.update(reduction(model, test_loader, device))
     row["peak_mb"] = step_peak_mb(model, next(iter(DataLoader([graphs[i] for i in tr[:bs]], batch_size=bs))),
                                   device)
