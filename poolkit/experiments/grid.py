@@ -357,8 +357,8 @@ def run(args) -> dict:
 # --------------------------------------------------------------------------- claims
 def _paired(runs, dataset: str, pooler: str, other: str, metric: str = "test_accuracy"):
     """The two poolers' ``metric`` (in points) over the seeds both have, paired by seed."""
-    a = {r["seed"]: r[metric] for r in runs if r["dataset"] == dataset and r["pooler"] == pooler}
-    b = {r["seed"]: r[metric] for r in runs if r["dataset"] == dataset and r["pooler"] == other}
+    a = {r["seed"]: r[metric] for r in runs if r["dataset"] == dataset and r["pooler"] == pooler and metric in r}
+    b = {r["seed"]: r[metric] for r in runs if r["dataset"] == dataset and r["pooler"] == other and metric in r}
     seeds = sorted(set(a) & set(b))
     return seeds, [100 * a[s] for s in seeds], [100 * b[s] for s in seeds]
 
@@ -372,12 +372,14 @@ def _split_ratio(runs, dataset: str) -> float:
     raise ValueError(f"no runs on {dataset!r}")
 
 
-def claims(results: dict, dataset: str, baseline: str = "nopool", margin: Optional[float] = None):
+def claims(results: dict, dataset: str, baseline: str = "nopool", margin: Optional[float] = None,
+           metric: str = "test_accuracy"):
     """One row per pooler of ``dataset``: its paired difference to ``baseline`` (accuracy
     points, pooler minus baseline, 90 % corrected resampled-t interval since the seeds'
     random splits overlap), and two verdicts by :mod:`poolkit.stats`: *pooling helps*
     (``greater``) and *on par* (``equal`` within the accuracy margin), each also after
-    Holm's correction over the poolers of the data set. ``outcome`` reads them together:
+    Holm's correction over the poolers of the data set. ``metric`` may be
+    ``"test_balanced_accuracy"`` (the size split's). ``outcome`` reads them together:
     ``better``, ``worse``, ``on par`` or ``undecided``. A :class:`pandas.DataFrame` sorted
     by the mean difference."""
     import pandas as pd
@@ -390,7 +392,7 @@ def claims(results: dict, dataset: str, baseline: str = "nopool", margin: Option
     poolers = sorted({r["pooler"] for r in runs if r["dataset"] == dataset and r["pooler"] != baseline})
     rows, greater, equal = [], [], []
     for p in poolers:
-        seeds, a, b = _paired(runs, dataset, p, baseline)
+        seeds, a, b = _paired(runs, dataset, p, baseline, metric)
         if len(seeds) < 2:
             continue
         g = judge(a, b, "greater", test_train_ratio=c, design="random_splits")
@@ -415,7 +417,7 @@ def claims(results: dict, dataset: str, baseline: str = "nopool", margin: Option
     return pd.DataFrame(rows).sort_values("diff", ascending=False).reset_index(drop=True)
 
 
-def best_set(results: dict, dataset: str) -> dict:
+def best_set(results: dict, dataset: str, metric: str = "test_accuracy") -> dict:
     """The pooler with the highest mean accuracy on ``dataset`` and the poolers not
     distinguishable from it: those whose paired difference to the best has a 90 %
     interval (corrected resampled t) reaching 0, so that "the best is better" is not shown
@@ -428,14 +430,15 @@ def best_set(results: dict, dataset: str) -> dict:
         raise ValueError(f"no runs on {dataset!r}")
     means = {}
     for r in runs:
-        means.setdefault(r["pooler"], []).append(r["test_accuracy"])
+        if metric in r:
+            means.setdefault(r["pooler"], []).append(r[metric])
     best = max(means, key=lambda p: (np.mean(means[p]), p))
     c = _split_ratio(runs, dataset)
     same, worse = [best], []
     for p in sorted(means):
         if p == best:
             continue
-        seeds, a, b = _paired(runs, dataset, best, p)
+        seeds, a, b = _paired(runs, dataset, best, p, metric)
         if len(seeds) < 2:
             continue
         v = judge(a, b, "greater", test_train_ratio=c, design="random_splits")
