@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make book   builds the book (executes every chapter) into _build/html
 #   make test   runs every test: unit tests, the offline data check, every chapter under nbval,
-#               the strict book build, the built book read offline in a real browser, the live
+#               the strict book build, the built book read offline in a real browser, the book
+#               printed to one PDF (make pdf, about 75 s), the live
 #               view in a real browser, and the GPU check (a no-op without CUDA)
 #   make smoke-latest   chapters 1, 2 and 5 as in Colab, in a fresh venv with the newest release
 #               of everything but torch; result in results/smoke_latest.json (not part of make test)
@@ -24,7 +25,7 @@ endif
 export PYTHONHASHSEED := 0
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test unit offline-data notebooks book-strict sync chromium browser-extra screenshot live-browser-test gpu-check smoke-latest bench constraints clean
+.PHONY: venv book test unit offline-data notebooks book-strict sync chromium browser-extra screenshot pdf live-browser-test gpu-check smoke-latest bench constraints clean
 
 venv: $(STAMP)
 
@@ -49,6 +50,7 @@ test: venv
 	$(MAKE) notebooks
 	$(MAKE) book-strict
 	$(MAKE) screenshot
+	$(MAKE) pdf
 	$(MAKE) live-browser-test
 	$(MAKE) gpu-check
 
@@ -79,15 +81,22 @@ sync: venv
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)
 
-# Playwright, the Python package only (never `playwright install`: the browser is Debian's).
+# Playwright, the Python package only (never `playwright install`: the browser is Debian's),
+# and pypdf, which merges the printed pages (make pdf).
 browser-extra: venv
-	$(PY) -c "import playwright" 2>/dev/null || $(PY) -m pip install -q -c requirements/constraints.txt -e ".[browser]"
+	$(PY) -c "import playwright, pypdf" 2>/dev/null || $(PY) -m pip install -q -c requirements/constraints.txt -e ".[browser]"
 
 # The built book read offline: every page in headless Chromium inside `unshare -rn` with
 # every non-local request aborted; fails on a remote request, untypeset maths, an undrawn
 # figure or widget, an error output. Screenshots and summary.json in _build/screenshots/.
 screenshot: venv chromium browser-extra
 	$(PY) scripts/screenshot_book.py
+
+# The built book as one PDF, every page in toc order printed by the same Chromium (maths
+# typeset, figures drawn), merged into _build/html/_static/poolkit-book.pdf, which the book's
+# first page links to; fails on too few pages, a missing chapter title or raw TeX in its text.
+pdf: venv chromium browser-extra
+	$(PY) scripts/make_pdf.py
 
 # The live view in a real browser: JupyterLab + headless Chromium through Playwright. About
 # a minute.
