@@ -28,3 +28,4 @@ from .benchmarks import (  # noqa: F401
     tu_dataset,
 )
 from .splits import murcko_scaffold, random_split, scaffold_split, stratified_kfold, stratified_split  # noqa: F401
+from .pyramid import Precoarsen, PyramidData, pyramid_level  # noqa: F401
