@@ -2,7 +2,7 @@ r"""Pooling molecules that carry bond features (Bal et al., DLG 2019).
 
 Bal, Triendl, Assmann, Craig, Phillips, Frost, Bashir, Shaker and Stojevic,
 "Sparse hierarchical representation learning on molecular graphs" (DLG@KDD 2019,
-arXiv:1908.02065). No public implementation exists; this file is written from the paper's
+arXiv:1908.02065). No public implementation exists; this package is written from the paper's
 text, and where the paper leaves a detail open the choice made here is stated.
 
 **Dual-message graph convolution** (paper eqs. 3-6). With node features ``a_i``, bond

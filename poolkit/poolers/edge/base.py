@@ -113,7 +113,7 @@ def tanh_topk_select(score: Tensor, ratio: float, batch: Optional[Tensor] = None
 
 # --------------------------------------------------------------------------- poolers
 class EdgePool(Pooler):
-    """Top-K with ``tanh`` gating plus edge contraction; see the module docstring."""
+    """Top-K with ``tanh`` gating plus edge contraction; see :mod:`poolkit.poolers.edge`."""
 
     is_trainable = True
 

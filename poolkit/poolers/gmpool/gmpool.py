@@ -34,7 +34,7 @@ __all__ = ['GMPool']
 # --------------------------------------------------------------------------- poolers
 @register("gmpool")
 class GMPool(Pooler):
-    r"""GMPool: ``S`` is a square root of the learned grouping matrix (see module docstring).
+    r"""GMPool: ``S`` is a square root of the learned grouping matrix (see :mod:`poolkit.poolers.gmpool`).
 
     Args:
         in_channels: node embedding size ``F`` (the grouping classifier is ``F × 1``).

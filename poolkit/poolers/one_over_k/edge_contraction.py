@@ -1,11 +1,12 @@
-r"""Edge contraction pooling (Diehl, "Edge Contraction Pooling for Graph Neural Networks",
-2019).
+r"""Edge contraction pooling (EdgePool; Diehl, "Edge Contraction Pooling for Graph Neural
+Networks", 2019).
 
-Every edge gets a score :math:`r_{ij} = \tanh(w^\top[x_i \| x_j] + b)` normalised over the
-edges of its source (softmax) plus 1/2; edges are contracted greedily in decreasing score,
-each node taking part in at most one contraction, and
+Raw scores :math:`r_{ij} = w^\top[x_i \,\|\, x_j] + b` on every edge ``i → j`` are normalised
+over the edges entering ``j``, :math:`s_{ij} = \mathrm{softmax}_i(r_{ij}) + 0.5`; edges are
+contracted greedily in decreasing score, each node in at most one contraction
+(:func:`edge_contraction_cluster`), and
 
-.. math::  x'_{\{i,j\}} = r_{ij}\,(x_i + x_j),\qquad A' = S^\top A S\ \text{without self-loops}.
+.. math::  x'_{\{i,j\}} = s_{ij}\,(x_i + x_j),\qquad A' = S^\top A S\ \text{without self-loops}.
 """
 from __future__ import annotations
 

@@ -1,12 +1,16 @@
 r"""ASAPool (Ranjan, Sanyal and Talukdar, "ASAP: Adaptive Structure Aware Pooling for Learning
-Hierarchical Graph Representations", AAAI 2020).
+Hierarchical Graph Representations", AAAI 2020): score clusters, not nodes.
 
-Every node ``c`` forms a cluster of its 1-hop neighbourhood with master2token attention,
-:math:`S_{ic} = \mathrm{softmax}_i(w^\top[x_c^{m} \| x_i])`; clusters are scored by a
-local-extrema convolution (LEConv) of their features, the top :math:`\lceil rN\rceil`
-clusters are kept, and
+Every node ``i`` proposes its 1-hop neighbourhood as a cluster; a Master2Token attention
+weighs the members,
 
-.. math::  X' = S^\top X \odot \sigma(\phi),\qquad A' = S^\top A S .
+.. math::  m_i = \max_{j \in c_i} x_j,\qquad
+           \alpha_{ij} = \mathrm{softmax}_{j \in c_i}\big(\mathrm{LeakyReLU}(w^\top[W m_i \,\|\, x_j])\big),\qquad
+           x^c_i = \sum_{j \in c_i}\alpha_{ij} x_j,
+
+a local-extrema convolution (LEConv) gives each cluster a fitness :math:`\phi_i`, the top
+:math:`\lceil \mathrm{ratio}\cdot n\rceil` clusters of each graph are kept, their features
+gated by the fitness, and :math:`A' = S^\top \hat A S` (:math:`\hat A` with self-loops).
 """
 from __future__ import annotations
 

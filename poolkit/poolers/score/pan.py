@@ -1,13 +1,11 @@
-r"""PANPool (Ma, Xuan, Wang, Li and Lió, "Path Integral Based Convolution and Pooling for Graph
-Neural Networks", NeurIPS 2020).
+r"""PANPool (Ma, Xuan, Wang, Li and Liò, "Path Integral Based Convolution and Pooling for Graph
+Neural Networks", NeurIPS 2020): Top-K on a score that adds the graph's structure, read off
+the maximal entropy transition matrix (:func:`met_matrix`), to a projection of the features.
 
-The maximal entropy transition matrix sums paths up to length ``L`` (:func:`met_matrix`),
+.. math::  M = \sum_{n=0}^{L} e^{-E(n)/T} A^n,\qquad
+           y = \beta_1 X p + \beta_2\,\mathrm{diag}(M),\qquad i = \mathrm{top}_k(y),
 
-.. math::  M = Z^{-1}\sum_{n=0}^{L} e^{-E(n)/T} A^n,
-
-and the score of node ``i`` mixes its features and its path-integral weight,
-:math:`y_i = \beta_1 x_i^\top p + \beta_2 \sum_j M_{ji}`; the top-k nodes are kept, gated, and
-the pooled graph is the induced submatrix of ``M``.
+    X' = (X \odot \tanh(y))_i,\qquad A' = \tilde M_{i,i}\quad(\tilde M = Z^{-1/2} M Z^{-1/2}).
 """
 from __future__ import annotations
 

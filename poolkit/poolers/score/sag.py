@@ -1,10 +1,10 @@
 r"""SAGPool (Lee, Lee and Kang, "Self-Attention Graph Pooling", ICML 2019).
 
 .. math::  y = \mathrm{GNN}(X, A) \in \mathbb R^N,\qquad i = \mathrm{top}_k(y),\qquad
-           X' = (X \odot \tanh(y))_i,\qquad A' = A_{i,i},
+           X' = (X \odot \mathrm{gate}(y))_i,\qquad A' = A_{i,i},
 
-Top-K with a one-channel graph convolution as the score, so a node's score also depends on
-its neighbours.
+Top-K (:mod:`.topk`) with a one-channel graph convolution as the score, so a node's score
+also depends on its neighbours.
 """
 from __future__ import annotations
 

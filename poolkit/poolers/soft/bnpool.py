@@ -1,11 +1,17 @@
-r"""BN-Pool (Castellana and Bianchi, "BN-Pool: a Bayesian Nonparametric Approach for Graph
-Pooling", 2025): a soft assignment with an adaptive number of clusters.
+r"""BN-Pool (Castellana and Bianchi, "BN-Pool: a Bayesian Nonparametric Approach to Graph
+Pooling", 2025): soft clustering whose number of clusters is learned per graph.
 
-The cluster weights come from a truncated stick-breaking process,
-:math:`\pi_k = v_k\prod_{j<k}(1 - v_j)` with :math:`v_k \sim \mathrm{Beta}(\alpha_k, \beta_k)`
-(reparameterised sample in training, the mean in evaluation), and ``S`` from them; the
-losses are the reconstruction term ``rec`` of the adjacency, the ``kl`` of the Beta
-posteriors to the prior, and ``k_prior`` on the block matrix.
+An MLP gives every node the parameters of ``K-1`` Beta posteriors; the stick fractions are
+drawn from them (reparameterised while training, the posterior mean in ``eval()``) and broken
+into memberships,
+
+.. math::  v_{ik} \sim \mathrm{Beta}(\alpha_{ik}, \beta_{ik}),\qquad
+           S_{ik} = \pi_{ik} = v_{ik}\prod_{j<k}(1 - v_{ij}),
+
+Reduce and Connect as MinCut. The losses are the three terms of the negative evidence lower
+bound: ``rec`` (link reconstruction by a stochastic block model), ``kl`` (the Beta
+posteriors against the Dirichlet-process prior) and ``k_prior`` (the Gaussian prior of the
+block logits).
 """
 from __future__ import annotations
 

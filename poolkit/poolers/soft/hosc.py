@@ -1,13 +1,12 @@
 r"""HOSC pooling (Duval and Malliaros, "Higher-order Clustering and Pooling for Graph Neural
-Networks", CIKM 2022).
+Networks", CIKM 2022): MinCutPool whose cut also counts triangles.
 
-The cut term mixes edges and triangles: with the triangle-motif adjacency
-:math:`A_M = (A A) \odot A` (:func:`triangle_motif_adjacency`),
+With the triangle-motif adjacency :math:`A_M = (A A) \odot A` (:func:`triangle_motif_adjacency`),
 
-.. math::  \mathcal L_\text{cut} = -\alpha\frac{\mathrm{Tr}(S^\top A S)}{\mathrm{Tr}(S^\top D S)}
-           - (1-\alpha)\frac{\mathrm{Tr}(S^\top A_M S)}{\mathrm{Tr}(S^\top D_M S)},
+.. math::  \mathcal L_\text{cut} = (1-\alpha)\Big(-\frac{\mathrm{Tr}(S^\top A S)}{\mathrm{Tr}(S^\top D S)}\Big)
+           + \alpha\Big(-\frac{\mathrm{Tr}(S^\top A_M S)}{\mathrm{Tr}(S^\top D_M S)}\Big),
 
-and ``ortho`` is MinCut's orthogonality term.
+and ``ortho`` is MinCut's orthogonality term; ``A'`` as MinCut.
 """
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def just_balance_losses(adj: Tensor, s: Tensor, mask: Optional[Tensor] = None, r
     clusters of equal size; a collapsed ``S`` (all nodes in one cluster) gives
     :math:`-1/\sqrt K`. There is no topology term: the graph enters only through the
     message passing that computes ``S``. ``adj`` is accepted (and ignored) so that every
-    loss function of this module has the same signature.
+    loss function of the soft family has the same signature.
     """
     adj, s, mask, n = _masked(adj, s, mask)
     k = s.size(-1)

@@ -1,14 +1,16 @@
-r"""SEP (Wu, Chen, Song, Zheng and Wang, "Structural Entropy Guided Graph Hierarchical
-Pooling", ICML 2022).
+r"""SEP (Wu, Chen, Xu and Li, "Structural Entropy Guided Graph Hierarchical Pooling", ICML 2022),
+one level.
 
-The partition minimises the two-level structural entropy
+The partition minimises the two-level structural entropy of Li and Pan
+(:func:`structural_entropy`),
 
-.. math::  H(G; \mathcal P) = -\sum_{C\in\mathcal P}\Big[\sum_{i\in C}\frac{d_i}{2m}\log\frac{d_i}{\mathrm{vol}(C)}
-           + \frac{g_C}{2m}\log\frac{\mathrm{vol}(C)}{2m}\Big],
+.. math::  H^{\mathcal P}(G) = -\sum_{j}\frac{g_j}{\mathrm{vol}(G)}\log_2\frac{V_j}{\mathrm{vol}(G)}
+           - \sum_{j}\sum_{i\in X_j}\frac{d_i}{\mathrm{vol}(G)}\log_2\frac{d_i}{V_j},
 
-(:func:`structural_entropy`; ``g_C`` the weight of the edges leaving ``C``), found by the
-greedy search of :mod:`poolkit.ops.entropy_search` started from spectral partitions;
-``S`` is the one-hot cluster matrix, ``X' = Sᵀ X``, ``A' = Sᵀ A S``.
+(``V_j`` the volume of module ``X_j``, ``g_j`` the weight of the edges leaving it), found by
+the greedy search of :mod:`poolkit.ops.entropy_search` started from single nodes and from
+spectral partitions; ``S`` is the one-hot module matrix, ``X' = Sᵀ X``, ``A' = Sᵀ A S``
+without self-loops.
 """
 from __future__ import annotations
 
