@@ -36,7 +36,7 @@ RESULTS_URL = "https://raw.githubusercontent.com/poolkit-book/gnn-pooling/main/r
 
 #: The results files the chapters read (the stems of ``results/*.json``).
 RESULT_FILES = ("rethinking", "rethinking_released", "gmpool_tox21", "edge_esol", "edge_esol_table4",
-                "edge_bbbp", "edge_bbbp_table4", "evaluation")
+                "edge_bbbp", "edge_bbbp_table4", "evaluation", "grid")
 
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 

@@ -57,6 +57,9 @@ def _free_port():
         return s.getsockname()[1]
 
 
+_TEMP: dict = {}
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """``ray start --head`` with two CPUs on 127.0.0.1, stopped at the end even on failure."""
@@ -74,10 +77,11 @@ def cluster(tmp_path_factory):
            "--num-cpus", "2", "--num-gpus", "0", "--include-dashboard", "false", "--disable-usage-stats",
            "--temp-dir", str(temp)]
     subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=180)
+    _TEMP[f"127.0.0.1:{port}"] = temp
     try:
         yield f"127.0.0.1:{port}"
     finally:
-        subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True, timeout=120)
+        _stop_cluster(temp)                  # never `ray stop`: it kills every Ray on the machine
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -85,17 +89,49 @@ def cluster(tmp_path_factory):
                 os.environ[k] = v
 
 
-def _ray_task_pids():
-    """PIDs of Ray workers running a task now (Ray titles them ray::call_task)."""
-    pids = []
+def _procs():
+    """``{pid: (ppid, cmdline bytes)}`` of every process."""
+    procs = {}
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
             try:
-                if (p / "cmdline").read_bytes().startswith(b"ray::call_task"):
-                    pids.append(int(p.name))
+                stat = (p / "stat").read_text()
+                ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+                procs[int(p.name)] = (ppid, (p / "cmdline").read_bytes())
+            except (OSError, ValueError):
+                pass
+    return procs
+
+
+def _cluster_pids(temp: Path):
+    """The processes of the cluster whose temp dir is ``temp`` (its raylet, GCS, ... name it
+    on their command line) and all their descendants (the workers): no other Ray's."""
+    procs = _procs()
+    mine = {pid for pid, (_, cmd) in procs.items() if str(temp).encode() in cmd}
+    grown = True
+    while grown:
+        kids = {pid for pid, (ppid, _) in procs.items() if ppid in mine} - mine
+        grown, mine = bool(kids), mine | kids
+    return mine, procs
+
+
+def _stop_cluster(temp: Path):
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        pids, _ = _cluster_pids(temp)
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
             except OSError:
                 pass
-    return pids
+        t_end = time.time() + wait
+        while _cluster_pids(temp)[0] and time.time() < t_end:
+            time.sleep(0.2)
+
+
+def _ray_task_pids(temp: Path):
+    """PIDs of this cluster's workers running a task now (Ray titles them ray::call_task)."""
+    pids, procs = _cluster_pids(temp)
+    return [pid for pid in pids if procs[pid][1].startswith(b"ray::call_task")]
 
 
 def test_cluster_gives_the_sequential_numbers_and_survives_a_killed_worker(cluster):
@@ -125,7 +161,7 @@ def test_cluster_gives_the_sequential_numbers_and_survives_a_killed_worker(clust
     def killer():
         t_end = time.time() + 60
         while not killed and time.time() < t_end:
-            pids = _ray_task_pids()
+            pids = _ray_task_pids(_TEMP[cluster])
             if pids:
                 time.sleep(0.5)                                                   # well inside the task
                 os.kill(pids[0], signal.SIGKILL)

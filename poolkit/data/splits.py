@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["random_split", "stratified_split", "scaffold_split", "stratified_kfold"]
+__all__ = ["random_split", "stratified_split", "size_split", "scaffold_split", "stratified_kfold"]
 
 
 def _check_fractions(fractions: Sequence[float]) -> List[float]:
@@ -37,6 +37,33 @@ def random_split(n: int, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int
         out.append(np.sort(perm[start:start + size]))
         start += size
     return tuple(out)
+
+
+def size_split(num_nodes: Sequence[int], test_fraction: float = 0.1, val_fraction: float = 0.1,
+               seed: int = 0) -> Tuple[np.ndarray, ...]:
+    """A size-generalisation split: the largest ``test_fraction`` of the graphs (by node
+    count; ties broken by index, so the test set is the same for every seed) is the test
+    set, and the rest is shuffled with ``seed`` into train and validation, validation
+    taking ``val_fraction`` of all graphs. Returns sorted ``(train, val, test)`` indices.
+
+    Every training and validation graph is at most as large as the smallest test graph."""
+    sizes = np.asarray(num_nodes).reshape(-1)
+    n = sizes.size
+    for name, f in (("test_fraction", test_fraction), ("val_fraction", val_fraction)):
+        if not 0.0 < float(f) < 1.0:
+            raise ValueError(f"{name} must be in (0, 1), got {f!r}")
+    if test_fraction + val_fraction >= 1.0:
+        raise ValueError(f"test_fraction + val_fraction must be below 1, got {test_fraction + val_fraction}")
+    if n < 3:
+        raise ValueError(f"num_nodes must hold at least 3 graphs, got {n}")
+    if (sizes < 0).any():
+        raise ValueError("num_nodes must be non-negative")
+    order = np.lexsort((np.arange(n), sizes))          # by size, then by index
+    n_test = max(1, int(round(test_fraction * n)))
+    test, rest = order[n - n_test:], order[:n - n_test]
+    n_val = max(1, int(round(val_fraction * n)))
+    rest = np.random.default_rng(seed).permutation(rest)
+    return np.sort(rest[n_val:]), np.sort(rest[:n_val]), np.sort(test)
 
 
 def stratified_split(y: Sequence, fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Tuple[np.ndarray, ...]:
