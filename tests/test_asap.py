@@ -1,4 +1,4 @@
-"""ASAPool (poolkit/score.py): cluster attention, fitness, S^T Â S; agreement with PyG."""
+"""ASAPool (poolkit/poolers/score/asap.py): cluster attention, fitness, S^T Â S; agreement with PyG."""
 import pytest
 import torch
 from torch_geometric.nn import ASAPooling as PygASAP

@@ -1,4 +1,4 @@
-"""BN-Pool (poolkit/soft.py): stick-breaking S, negative ELBO, per-graph cluster counts, tgp agreement."""
+"""BN-Pool (poolkit/poolers/soft/bnpool.py): stick-breaking S, negative ELBO, per-graph cluster counts, tgp agreement."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""Edge contraction pooling (poolkit/one_over_k.py): vectorised greedy matching, PyG agreement."""
+"""Edge contraction pooling (poolkit/poolers/one_over_k/edge_contraction.py): vectorised greedy matching, PyG agreement."""
 import pytest
 import torch
 from torch_geometric.nn import EdgePooling

@@ -1,4 +1,4 @@
-"""EigenPool (poolkit/one_over_k.py): spectral partition, subgraph Fourier modes, agreement with tgp."""
+"""EigenPool (poolkit/poolers/spectral/eigenpool.py): spectral partition, subgraph Fourier modes, agreement with tgp."""
 import numpy as np
 import pytest
 import torch

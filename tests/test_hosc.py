@@ -1,4 +1,4 @@
-"""HOSC pooling (poolkit/soft.py): the triangle-motif adjacency, analytic cuts, tgp agreement."""
+"""HOSC pooling (poolkit/poolers/soft/hosc.py): the triangle-motif adjacency, analytic cuts, tgp agreement."""
 import pytest
 import torch
 

@@ -1,4 +1,4 @@
-"""Just Balance pooling (poolkit/soft.py): the balance loss alone, tgp agreement."""
+"""Just Balance pooling (poolkit/poolers/soft/just_balance.py): the balance loss alone, tgp agreement."""
 import math
 
 import pytest

@@ -1,4 +1,4 @@
-"""LaPool (poolkit/lapool.py): leaders by hand, sparsemax, locality, batches, edge cases, tgp."""
+"""LaPool (poolkit/poolers/lapool.py): leaders by hand, sparsemax, locality, batches, edge cases, tgp."""
 import math
 
 import pytest

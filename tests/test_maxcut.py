@@ -1,4 +1,4 @@
-"""MaxCutPool (poolkit/one_over_k.py): learned MAXCUT scores, nearest-supernode assignment, tgp agreement."""
+"""MaxCutPool (poolkit/poolers/one_over_k/maxcut.py): learned MAXCUT scores, nearest-supernode assignment, tgp agreement."""
 import pytest
 import torch
 

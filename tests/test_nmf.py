@@ -1,9 +1,9 @@
-"""NMF pooling (poolkit/nmf.py): cliques recovered, equivariance, batches, edge cases, peers."""
+"""NMF pooling (poolkit/poolers/nmf.py): cliques recovered, equivariance, batches, edge cases, peers."""
 import pytest
 import torch
 
 import poolkit
-from poolkit import nmf as nmf_module
+from poolkit.poolers import nmf as nmf_module
 from poolkit.nmf import NMFPool, nmf, nmf_assignment
 from poolkit.soft import normalize_pooled_adj, to_dense_inputs
 

@@ -1,4 +1,4 @@
-"""PANPool (poolkit/score.py): the MET matrix, the paper's structural score, agreement with PyG."""
+"""PANPool (poolkit/poolers/score/pan.py): the MET matrix, the paper's structural score, agreement with PyG."""
 import math
 
 import pytest

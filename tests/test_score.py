@@ -1,4 +1,4 @@
-"""Tests for poolkit/score.py: Top-K selection, TopKPooling and SAGPooling."""
+"""Tests for poolkit/poolers/score/{topk,sag}.py: Top-K selection, TopKPooling and SAGPooling."""
 import math
 
 import pytest

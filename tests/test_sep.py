@@ -1,4 +1,4 @@
-"""SEP (poolkit/one_over_k.py): structural entropy, its minimising partition, comparison with tgp."""
+"""SEP (poolkit/poolers/spectral/sep.py): structural entropy, its minimising partition, comparison with tgp."""
 import math
 
 import networkx as nx
@@ -191,10 +191,10 @@ def test_searches_split_into_chunks_give_the_same_partition(monkeypatch):
     table); one search per chunk must give what one chunk for all gives."""
     from batches import random_batch
 
-    import poolkit.one_over_k as ook
+    import poolkit.poolers.spectral.sep as sep_module
 
     ei, n, batch = random_batch([5, 15, 9, 24, 12, 30, 8, 17], 4, 1)
     together = structural_entropy_partition(ei, n, batch=batch)
-    monkeypatch.setattr(ook, "SEARCH_CHUNK", 1)
+    monkeypatch.setattr(sep_module, "SEARCH_CHUNK", 1)
     assert all(torch.equal(x, y) if isinstance(x, torch.Tensor) else x == y
                for x, y in zip(structural_entropy_partition(ei, n, batch=batch), together))

@@ -29,3 +29,4 @@ from .benchmarks import (  # noqa: F401
 )
 from .splits import (murcko_scaffold, random_split, scaffold_split, size_split, stratified_kfold,  # noqa: F401
                      stratified_split)
+from .pyramid import Precoarsen, PyramidData, pyramid_level  # noqa: F401

@@ -120,7 +120,7 @@ def parse_model(name: str):
 
 
 def build_model(name: str, in_channels: int, edge_channels: int, node_channels, edge_hidden):
-    from ..edge import DualMessageNet
+    from ..nn.edge import DualMessageNet
 
     kind, ratio = parse_model(name)
     return DualMessageNet(in_channels, edge_channels, 1, node_channels=node_channels, edge_hidden=edge_hidden,

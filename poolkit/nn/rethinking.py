@@ -41,8 +41,9 @@ from torch import Tensor, nn
 from torch_geometric.nn import DenseGraphConv, GraphConv, global_mean_pool
 from torch_geometric.utils import to_dense_batch
 
-from .. import ablations as _abl
-from ..one_over_k import pyramid_level
+from ..data.pyramid import PyramidData, pyramid_level
+from ..ops.smoothness import dirichlet_energy, feature_variance
+from ..poolers.ablations.complement import ComplementGraclus
 from ..src import check_positive_int, check_ratio, get_pooler
 from ..train import module_device
 
@@ -115,7 +116,7 @@ class RethinkingNet(nn.Module):
             last = bool(conv_after_last) if conv_after_last is not None else False
             for level in range(self.num_pools):
                 c = self.convs_after_pool if (level < self.num_pools - 1 or last) else 0
-                self.pools.append(_abl.ComplementGraclus(complement=(name == "complement"), **kw))
+                self.pools.append(ComplementGraclus(complement=(name == "complement"), **kw))
                 self.post.append(nn.ModuleList(GraphConv(self.hidden, self.hidden, aggr="add") for _ in range(c)))
         elif name in DENSE_POOLS:
             if max_nodes is None:
@@ -251,16 +252,15 @@ class PrecomputeClusters:
     same output (``tests/test_rethinking_nn.py`` checks it). The model then only runs the
     max-Reduce on the stored clusters, which makes the Complement model several times
     faster: Graclus on a complement graph of ``n`` nodes sees about ``n²/2`` edges.
-    Returns a :class:`poolkit.one_over_k.PyramidData`.
+    Returns a :class:`poolkit.data.pyramid.PyramidData`.
     """
 
     def __init__(self, complement: bool, levels: int = 2):
         self.complement = bool(complement)
         self.levels = check_positive_int(levels, "levels")
-        self.pooler = _abl.ComplementGraclus(complement=self.complement)
+        self.pooler = ComplementGraclus(complement=self.complement)
 
     def __call__(self, data):
-        from ..one_over_k import PyramidData
 
         out = PyramidData(**{k: v for k, v in data.items()})
         n, ei, sizes = int(data.num_nodes), data.edge_index, [int(data.num_nodes)]
@@ -345,7 +345,7 @@ def layer_homogeneity(model: RethinkingNet, data) -> Dict[str, float]:
     pooling", "after pooling 1", ...), the scale-free within-graph feature variance
     (:func:`poolkit.ablations.feature_variance` with ``normalize=True``: 0 when all nodes
     of a graph have the same embedding)."""
-    return {a["name"]: float(_abl.feature_variance(a["x"], mask=a["mask"], normalize=True))
+    return {a["name"]: float(feature_variance(a["x"], mask=a["mask"], normalize=True))
             for a in record_activations(model, data)}
 
 
@@ -365,10 +365,10 @@ class HomogeneityTracker:
         acts = record_activations(model, data)
         row = {"epoch": epoch}
         for a in acts:
-            row[a["name"]] = float(_abl.feature_variance(a["x"], mask=a["mask"], normalize=True))
+            row[a["name"]] = float(feature_variance(a["x"], mask=a["mask"], normalize=True))
         first = acts[0]
         x = first["x"][first["mask"]]
-        row["dirichlet (before pooling)"] = float(_abl.dirichlet_energy(x, data.edge_index.cpu(), data.batch.cpu(),
+        row["dirichlet (before pooling)"] = float(dirichlet_energy(x, data.edge_index.cpu(), data.batch.cpu(),
                                                                         normalize=True))
         self.rows.append(row)
 

@@ -54,7 +54,8 @@ from torch import Tensor, nn
 from torch_geometric.nn import DenseGraphConv, DenseSAGEConv, GraphConv, dense_diff_pool
 from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-from ..soft import mincut_losses, normalize_pooled_adj
+from ..ops.dense import normalize_pooled_adj
+from ..poolers.soft.mincut import mincut_losses
 from ..src import check_positive_int
 
 __all__ = ["DiffPoolV2Net", "MinCutNet", "mincut_pool_step", "released_model", "RANDOM_DISTRIBUTIONS"]

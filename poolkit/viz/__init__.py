@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from . import _render  # noqa: F401  (selects the plotly renderer)
+from .. import _render  # noqa: F401  (selects the plotly renderer)
 
 __all__ = [
     "matrices_figure",
@@ -53,7 +53,7 @@ def _color(k: int) -> str:
 def as_assignment(s, graph: int = 0) -> np.ndarray:
     """``[n, k]`` NumPy array of graph ``graph``'s assignment from a tensor, array,
     ``SelectOutput`` or ``PoolingOutput``."""
-    from .src import PoolingOutput, SelectOutput
+    from ..src import PoolingOutput, SelectOutput
 
     if isinstance(s, PoolingOutput):
         s = s.so
@@ -275,7 +275,7 @@ def pooled_graph_figure(graph, out, pos=None, seed: int = 0, layout: str = "spri
     ``S``-weighted mean position of its nodes, with size growing with its total membership;
     edge widths follow the pooled edge weights.
     """
-    from .src import PoolingOutput
+    from ..src import PoolingOutput
 
     ei, n, dpos = _edge_index_of(graph)
     if pos is None:
