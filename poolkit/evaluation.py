@@ -39,7 +39,7 @@ import os
 import time
 import traceback
 import weakref
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -66,6 +66,7 @@ __all__ = [
     "PoolAutoencoder",
     "autoencoder_lenses",
     "PeakMemory",
+    "peak_memory_mb",
     "cost_graph",
     "measure_cost",
     "cost_sweep",
@@ -571,18 +572,24 @@ def measure_cost(name: str, num_nodes: int, channels: int = 16, ratio: float = 0
     times.sort()
     res = {"name": name, "num_nodes": num_nodes, "k": k, "seconds": times[len(times) // 2]}
     if memory:
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-            base = torch.cuda.memory_allocated(dev)
-            torch.cuda.reset_peak_memory_stats(dev)
-            step()
-            torch.cuda.synchronize(dev)
-            res["peak_mb"] = (torch.cuda.max_memory_allocated(dev) - base) / 2**20
-        else:
-            with PeakMemory() as pm:
-                step()
-            res["peak_mb"] = pm.peak / 2**20
+        res["peak_mb"] = peak_memory_mb(step, dev)
     return res
+
+
+def peak_memory_mb(step: Callable[[], None], device=None) -> float:
+    """Peak memory in MB that one call of ``step()`` allocates: CUDA's allocator statistics
+    on a GPU (above what was allocated before), :class:`PeakMemory` on a CPU."""
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+        base = torch.cuda.memory_allocated(dev)
+        torch.cuda.reset_peak_memory_stats(dev)
+        step()
+        torch.cuda.synchronize(dev)
+        return (torch.cuda.max_memory_allocated(dev) - base) / 2**20
+    with PeakMemory() as pm:
+        step()
+    return pm.peak / 2**20
 
 
 def cost_sweep(names: Optional[Iterable[str]] = None, sizes: Sequence[int] = (10, 100, 1000), channels: int = 16,

@@ -124,6 +124,15 @@ def command_history(old: Optional[Mapping], command: str) -> List[str]:
     return [c for c in old.get("commands", [old.get("command")]) if c] + [command]
 
 
+def write_json_atomic(path: Union[str, os.PathLike], doc) -> None:
+    """Write ``doc`` as JSON to ``path`` through a temporary file and a rename, so that a
+    reader (or a run cut short) never sees half a file."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
+    tmp.replace(path)
+
+
 def write_results(name: str, runs: Sequence[Mapping], config: Optional[Mapping] = None, out: Optional[os.PathLike] = None,
                   device=None, wall_seconds: Optional[float] = None, extra: Optional[Mapping] = None) -> Path:
     """Write ``results/NAME.json`` (or ``out``) and return its path."""

@@ -46,7 +46,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .common import command_history, command_line, resume_from
+from .common import command_history, command_line, resume_from, write_json_atomic
 
 #: The core set: the global-pooling baseline and one or two poolers per family.
 CORE = ("nopool", "diffpool", "mincut", "dmon", "bnpool", "graclus", "kmis", "ndp", "edge_contraction", "topk",
@@ -179,9 +179,9 @@ def class_balance(model, loader, device) -> dict:
 
 
 def step_peak_mb(model, batch, device) -> float:
-    """Peak memory (MB) of one forward + backward on ``batch``: CUDA's allocator statistics,
-    or :class:`poolkit.evaluation.PeakMemory` on a CPU."""
-    from ..evaluation import PeakMemory
+    """Peak memory (MB) of one forward + backward on ``batch``
+    (:func:`poolkit.evaluation.peak_memory_mb`)."""
+    from ..evaluation import peak_memory_mb
 
     model.train()
     batch = batch.to(device)
@@ -192,16 +192,7 @@ def step_peak_mb(model, batch, device) -> float:
         loss.backward()
         model.zero_grad(set_to_none=True)
 
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-        base = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        step()
-        torch.cuda.synchronize(device)
-        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
-    with PeakMemory() as pm:
-        step()
-    return pm.peak / 2**20
+    return peak_memory_mb(step, device)
 
 
 def run_one(spec: dict) -> dict:
@@ -319,9 +310,7 @@ def run(args) -> dict:
     def save():
         prev = (result.get("resumed_from") or {}).get("wall_seconds") or 0.0
         result["wall_seconds"] = time.time() - t_start + prev
-        tmp = out_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=1))
-        tmp.replace(out_path)
+        write_json_atomic(out_path, result)
 
     # seeds outermost, so a grid cut short still covers every pooler with its first seeds
     specs, keys = [], []

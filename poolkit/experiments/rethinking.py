@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .common import command_history, command_line, resume_from
+from .common import command_history, command_line, resume_from, write_json_atomic
 from ..stats import MARGINS as _MARGINS
 
 PAPER = {
@@ -321,9 +321,7 @@ def run(args) -> dict:
         # summed over processes, as resuming does; earlier merges are already in the old total
         prev += sum(m["wall_seconds"] for m in result.get("merged", []) if not m.get("by_earlier_command"))
         result["wall_seconds"] = time.time() - t_start + prev
-        tmp = out_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result, indent=1))
-        tmp.replace(out_path)
+        write_json_atomic(out_path, result)
 
     from .executor import executor_from_args, run_tasks
 
