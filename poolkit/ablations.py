@@ -29,7 +29,6 @@ from poolkit.poolers.ablations.random_assign import (  # noqa: F401
     DISTRIBUTIONS,
     RandomDiffPool,
     RandomMinCut,
-    _dense_inputs,
     _generator,
     random_matrix,
 )

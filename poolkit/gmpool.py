@@ -27,8 +27,7 @@ from poolkit.poolers.gmpool.gmpool import (  # noqa: F401
 from poolkit.poolers.gmpool.grouping import (  # noqa: F401
     GroupingMatrix,
     PairL1,
-    _densify,
-    _pool_dense,
+    pool_edge_features,
     grouping_matrix,
     grouping_matrix_reference,
     within_graph_pairs,

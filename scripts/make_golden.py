@@ -28,12 +28,17 @@ def _undirected(pairs):
 
 
 def golden_batches():
-    """Two batches of three graphs (5, 8 and 4 nodes), the first graph with an isolated node;
-    the second batch carries edge weights. Float64 features and edge features."""
+    """Two batches of three graphs (5, 8 and 6 nodes), the first graph with an isolated node;
+    the second batch carries edge weights. Float64 features and edge features.
+
+    No graph has a repeated Laplacian or adjacency eigenvalue (nor a repeated singular value)
+    apart from the null space that the isolated node adds: where an eigenvalue repeats (a
+    cycle, or a path, whose adjacency spectrum is symmetric), LAPACK may return any basis of
+    its eigenspace, and EigenPool, NDP and NMF pooled differently on two CPUs."""
     graphs = [
-        (5, [(0, 1), (1, 2), (2, 3), (3, 0)]),                       # node 4 isolated
+        (5, [(0, 1), (1, 2), (2, 0), (2, 3)]),                       # a paw; node 4 isolated
         (8, [(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (4, 5), (5, 6), (6, 7), (7, 4), (1, 5)]),
-        (4, [(0, 1), (1, 2), (2, 3)]),
+        (6, [(0, 1), (1, 2), (2, 3), (3, 4), (1, 4), (4, 5), (2, 4)]),
     ]
     eis, batch, off = [], [], 0
     for gi, (n, pairs) in enumerate(graphs):

@@ -17,16 +17,7 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 
-from poolkit.ops.dense import normalize_pooled_adj, to_dense_inputs
-from poolkit.src import (
-    Pooler,
-    PoolingOutput,
-    SelectOutput,
-    check_positive_int,
-    dense_connect,
-    dense_lift,
-    dense_reduce,
-)
+from poolkit.src import DensePooler, PoolInput, SelectOutput, check_positive_int, dense_reduce
 
 __all__ = ['LOSS_PARTS', 'DenseSoftPool']
 
@@ -41,7 +32,7 @@ LOSS_PARTS = {
 
 
 # --------------------------------------------------------------------------- poolers
-class DenseSoftPool(Pooler):
+class DenseSoftPool(DensePooler):
     r"""Shared Select / Reduce / Connect of the soft-clustering poolers.
 
     ``S = softmax(MLP(X))`` with an MLP ``in_channels → hidden_channels… → k`` (one linear
@@ -57,7 +48,6 @@ class DenseSoftPool(Pooler):
     must be zero.
     """
 
-    is_dense = True
     is_trainable = True
     has_aux_loss = True
     normalize_adj: bool = True
@@ -127,40 +117,12 @@ class DenseSoftPool(Pooler):
     def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
         return dense_reduce(x, so.s)  # padding rows of S are zero
 
-    def connect(self, adj: Tensor, so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Tensor:
-        """``A' = Sᵀ A S`` (``adj_pool`` when already computed), normalised if the method does."""
-        out = dense_connect(adj, so.s) if adj_pool is None else adj_pool
-        return normalize_pooled_adj(out) if self.normalize_adj else out
-
-    def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
-        return dense_lift(x_pool, so.s, so.mask)
-
     def losses(self, adj: Tensor, so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """The method's auxiliary losses (``adj_pool``: the raw ``Sᵀ A S``, to reuse it)."""
         return type(self).loss_fn(adj, so.s, so.mask, adj_pool=adj_pool)
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Optional[Tensor] = None,
-        batch: Optional[Tensor] = None,
-        edge_attr: Optional[Tensor] = None,
-        edge_weight: Optional[Tensor] = None,
-        adj: Optional[Tensor] = None,
-        mask: Optional[Tensor] = None,
-        **kwargs,
-    ) -> PoolingOutput:
-        x, adj, mask = to_dense_inputs(x, edge_index, batch, edge_weight, adj, mask)
-        so = self.select(x, adj=adj, mask=mask, **kwargs)
-        b, k = so.s.size(0), so.s.size(-1)
-        raw = dense_connect(adj, so.s)  # Sᵀ A S once, for Connect and the losses
-        return PoolingOutput(
-            x=self.reduce(self.embed(x, adj, mask), so),
-            so=so,
-            adj=self.connect(adj, so, adj_pool=raw),
-            mask=torch.ones(b, k, dtype=torch.bool, device=x.device),
-            losses=self.losses(adj, so, adj_pool=raw),
-        )
+    def reduce_input(self, g: PoolInput, so: SelectOutput) -> Tensor:
+        return self.reduce(self.embed(g.x, g.adj, g.mask), so)
 
     def embed(self, x: Tensor, adj: Tensor, mask: Optional[Tensor]) -> Tensor:
         """The features that Reduce pools, ``X' = Sᵀ Z``: ``Z = X`` unless a subclass adds

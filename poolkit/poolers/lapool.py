@@ -58,17 +58,7 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 
-from poolkit.ops.dense import normalize_pooled_adj, to_dense_inputs
-from poolkit.src import (
-    Pooler,
-    PoolingOutput,
-    SelectOutput,
-    check_positive_int,
-    dense_connect,
-    dense_lift,
-    dense_reduce,
-    register,
-)
+from poolkit.src import DensePooler, SelectOutput, check_positive_int, register
 
 __all__ = ['Sparsemax', 'sparsemax', 'lapool_leaders', 'LaPool']
 
@@ -136,7 +126,7 @@ def _hop_distances(adj: Tensor, start: Tensor) -> Tensor:
 
 
 @register("lapool")
-class LaPool(Pooler):
+class LaPool(DensePooler):
     r"""LaPool (Noutahi et al. 2019): leaders are the local maxima of :math:`\|LX\|`, every
     other node follows them by sparsemax of cosine similarity (module docstring).
 
@@ -152,7 +142,6 @@ class LaPool(Pooler):
     ``adj`` ``[B, K_max, K_max]``, ``mask`` ``[B, K_max]`` (``K`` = leaders per graph).
     """
 
-    is_dense = True
 
     def __init__(self, hops: Optional[int] = None, shortest_path_reg: bool = False, attention: str = "sparsemax",
                  normalize_adj: bool = True):
@@ -192,19 +181,6 @@ class LaPool(Pooler):
         so = SelectOutput.from_dense(s, mask, cluster_mask)
         so.extra["leaders"] = lead
         return so
-
-    def forward(self, x: Tensor, edge_index: Optional[Tensor] = None, batch: Optional[Tensor] = None,
-                edge_attr: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None, adj: Optional[Tensor] = None,
-                mask: Optional[Tensor] = None, **kwargs) -> PoolingOutput:
-        x, adj, mask = to_dense_inputs(x, edge_index, batch, edge_weight, adj, mask)
-        so = self.select(x, adj=adj, mask=mask)
-        a_pool = dense_connect(adj, so.s)
-        if self.normalize_adj:
-            a_pool = normalize_pooled_adj(a_pool)
-        return PoolingOutput(x=dense_reduce(x, so.s), so=so, adj=a_pool, mask=so.cluster_mask.clone())
-
-    def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
-        return dense_lift(x_pool, so.s, so.mask)
 
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, hops={self.hops}, shortest_path_reg={self.shortest_path_reg}, "

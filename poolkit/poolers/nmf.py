@@ -53,17 +53,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from poolkit.ops.dense import normalize_pooled_adj, to_dense_inputs
-from poolkit.src import (
-    Pooler,
-    PoolingOutput,
-    SelectOutput,
-    check_positive_int,
-    dense_connect,
-    dense_lift,
-    dense_reduce,
-    register,
-)
+from poolkit.src import DensePooler, SelectOutput, check_positive_int, register
 
 __all__ = ['nmf', 'nmf_assignment', 'NMFPool']
 
@@ -137,7 +127,7 @@ def nmf_assignment(a: Tensor, k: int, max_iter: int = 200, tol: float = 1e-4) ->
 
 
 @register("nmf")
-class NMFPool(Pooler):
+class NMFPool(DensePooler):
     r"""NMF pooling (Bacciu and Di Sotto 2019): :math:`A \approx WH`, :math:`S = H^\top`
     row-normalised, :math:`X' = S^\top X`, :math:`A' = D'^{-1/2}(S^\top A S - \mathrm{diag})D'^{-1/2}`
     (see the module docstring for every choice).
@@ -154,7 +144,6 @@ class NMFPool(Pooler):
     ``adj`` ``[B, K, K]`` and ``mask`` ``[B, K]``.
     """
 
-    is_dense = True
     is_precomputable = True
 
     @classmethod
@@ -184,22 +173,14 @@ class NMFPool(Pooler):
                 cluster_mask[g, : sg.size(1)] = True
         return SelectOutput.from_dense(s.to(x.dtype), m, cluster_mask)
 
-    def forward(self, x: Tensor, edge_index: Optional[Tensor] = None, batch: Optional[Tensor] = None,
-                edge_attr: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None, adj: Optional[Tensor] = None,
-                mask: Optional[Tensor] = None, **kwargs) -> PoolingOutput:
+    def prepare(self, x, edge_index=None, batch=None, edge_attr=None, edge_weight=None, **kwargs):
         if edge_weight is not None and edge_weight.numel() and bool((edge_weight < 0).any()):
             raise ValueError("edge_weight must be non-negative: NMF factorises a non-negative adjacency")
-        x, adj, mask = to_dense_inputs(x, edge_index, batch, edge_weight, adj, mask)
-        if adj.numel() and bool((adj < 0).any()):
-            raise ValueError("adj must be non-negative: NMF factorises a non-negative adjacency")
-        so = self.select(x, adj=adj, mask=mask)
-        a_pool = dense_connect(adj, so.s)
-        if self.normalize_adj:
-            a_pool = normalize_pooled_adj(a_pool)
-        return PoolingOutput(x=dense_reduce(x, so.s), so=so, adj=a_pool, mask=so.cluster_mask.clone())
+        return super().prepare(x, edge_index, batch, edge_attr, edge_weight, **kwargs)
 
-    def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
-        return dense_lift(x_pool, so.s, so.mask)
+    def check_input(self, g) -> None:
+        if g.adj.numel() and bool((g.adj < 0).any()):
+            raise ValueError("adj must be non-negative: NMF factorises a non-negative adjacency")
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, k={self.k}, max_iter={self.max_iter}, normalize_adj={self.normalize_adj}"

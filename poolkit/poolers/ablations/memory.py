@@ -15,23 +15,15 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
-from poolkit.poolers.ablations.random_assign import _dense_inputs, _generator
-from poolkit.src import (
-    Pooler,
-    PoolingOutput,
-    SelectOutput,
-    check_positive_int,
-    dense_connect,
-    dense_reduce,
-    register,
-)
+from poolkit.poolers.ablations.random_assign import _generator
+from poolkit.src import DensePooler, SelectOutput, check_positive_int, dense_reduce, register
 
 __all__ = ['MemoryPool', 'MemoryDistancePool', 'MemoryRandomPool']
 
 
 # --------------------------------------------------------------------------- memory pooling
 @register("gmn")
-class MemoryPool(Pooler):
+class MemoryPool(DensePooler):
     r"""Graph memory network pooling layer (kernel variant, learned keys).
 
     Args:
@@ -47,9 +39,9 @@ class MemoryPool(Pooler):
     pooled ``Sᵀ A S`` is returned too.
     """
 
-    is_dense = True
     is_trainable = True
     has_aux_loss = True
+    needs_adj = False  # pools features without an adjacency, as the paper's model does
     variant = "kernel"
 
     @classmethod
@@ -80,14 +72,22 @@ class MemoryPool(Pooler):
         s = (1.0 + d2 / self.tau).pow(-(self.tau + 1.0) / 2.0)
         return s / s.sum(-1, keepdim=True)
 
-    def select(self, x: Tensor, edge_index=None, batch=None, mask: Optional[Tensor] = None, **kwargs) -> SelectOutput:
+    def check_input(self, g) -> None:
+        if g.x.size(-1) != self.in_channels:
+            raise ValueError(f"x has {g.x.size(-1)} features but in_channels={self.in_channels}")
+
+    def select(self, x: Tensor, adj: Optional[Tensor] = None, mask: Optional[Tensor] = None, **kwargs) -> SelectOutput:
         s_heads = self.head_assignments(x)
         s = torch.softmax(self.conv(s_heads).squeeze(1), dim=-1)
         if mask is not None:
             s = s * mask.unsqueeze(-1).to(s.dtype)
         return SelectOutput.from_dense(s, mask)
 
-    def losses(self, so: SelectOutput, **kwargs) -> Dict[str, Tensor]:
+    def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
+        """``X' = Sᵀ Q W``."""
+        return self.lin(dense_reduce(x, so.s))
+
+    def losses(self, adj: Optional[Tensor], so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
         if not self.has_aux_loss:
             return {}
         s, mask = so.s, so.mask
@@ -98,18 +98,6 @@ class MemoryPool(Pooler):
         m = mask.to(s.dtype)
         per_graph = (kl * m).sum(1) / m.sum(1).clamp(min=1)
         return {"kl": per_graph.mean()}
-
-    def forward(self, x: Tensor, edge_index: Optional[Tensor] = None, batch: Optional[Tensor] = None,
-                edge_attr=None, edge_weight: Optional[Tensor] = None, adj: Optional[Tensor] = None,
-                mask: Optional[Tensor] = None, **kwargs) -> PoolingOutput:
-        xd, adj, mask = _dense_inputs(x, edge_index, batch, edge_weight, adj, mask)
-        if xd.size(-1) != self.in_channels:
-            raise ValueError(f"x has {xd.size(-1)} features but in_channels={self.in_channels}")
-        so = self.select(xd, mask=mask)
-        x_pool = self.lin(dense_reduce(xd, so.s, so.mask))
-        adj_pool = None if adj is None else dense_connect(adj, so.s, so.mask)
-        kmask = torch.ones(xd.size(0), self.k, dtype=torch.bool, device=xd.device)
-        return PoolingOutput(x=x_pool, so=so, adj=adj_pool, mask=kmask, losses=self.losses(so=so))
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, k={self.k}, heads={self.heads}, variant={self.variant!r}"

@@ -10,59 +10,19 @@ fixed random ``W``); Reduce and Connect are DiffPool's (and MinCut's normalisati
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import torch
 from torch import Tensor
-from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-from poolkit.ops.dense import normalize_pooled_adj
 from poolkit.poolers.soft.diffpool import diffpool_losses
 from poolkit.poolers.soft.mincut import mincut_losses
-from poolkit.src import (
-    Pooler,
-    PoolingOutput,
-    SelectOutput,
-    check_graph_inputs,
-    check_positive_int,
-    dense_connect,
-    dense_reduce,
-    register,
-)
+from poolkit.src import DensePooler, SelectOutput, check_positive_int, register
 
 __all__ = ['random_matrix', 'RandomDiffPool', 'RandomMinCut']
 
 
 DISTRIBUTIONS = ("uniform", "normal", "bernoulli")
-
-
-# --------------------------------------------------------------------------- dense helpers
-def _dense_inputs(x, edge_index, batch, edge_weight, adj, mask) -> Tuple[Tensor, Optional[Tensor], Tensor]:
-    """Bring PyG input (``x`` [N, F]) or a dense batch (``x`` [B, N, F]) to ``(x, adj, mask)``."""
-    if not isinstance(x, Tensor):
-        raise ValueError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() == 2:
-        check_graph_inputs(x, edge_index, batch, None, edge_weight)
-        if batch is None:
-            batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
-        xd, mask = to_dense_batch(x, batch)
-        adj = None
-        if edge_index is not None:
-            adj = to_dense_adj(edge_index, batch, edge_weight, max_num_nodes=xd.size(1))
-            if adj.size(0) < xd.size(0):  # trailing graphs without edges
-                pad = adj.new_zeros(xd.size(0) - adj.size(0), xd.size(1), xd.size(1))
-                adj = torch.cat([adj, pad])
-        return xd, adj, mask
-    if x.dim() != 3:
-        raise ValueError(f"x must have shape [num_nodes, F] or [B, N, F], got {tuple(x.shape)}")
-    b, n, _ = x.shape
-    if adj is not None and adj.shape != (b, n, n):
-        raise ValueError(f"adj must have shape [{b}, {n}, {n}], got {tuple(adj.shape)}")
-    if mask is None:
-        mask = torch.ones(b, n, dtype=torch.bool, device=x.device)
-    elif mask.shape != (b, n):
-        raise ValueError(f"mask must have shape [{b}, {n}], got {tuple(mask.shape)}")
-    return x, adj, mask.bool()
 
 
 def random_matrix(shape, distribution: str = "uniform", generator: Optional[torch.Generator] = None,
@@ -90,7 +50,7 @@ def _generator(seed: Optional[int]) -> Optional[torch.Generator]:
 
 # --------------------------------------------------------------------------- random assignments
 @register("random_diffpool")
-class RandomDiffPool(Pooler):
+class RandomDiffPool(DensePooler):
     r"""DiffPool with a fixed random assignment, ``S = softmax(S̃)`` (never trained).
 
     Args:
@@ -110,9 +70,9 @@ class RandomDiffPool(Pooler):
     and returns a dense :class:`PoolingOutput` (``x`` ``[B, k, F]``, ``adj`` ``[B, k, k]``).
     """
 
-    is_dense = True
     is_trainable = False
     has_aux_loss = False
+    needs_adj = False  # a random S pools features without any adjacency
 
     @classmethod
     def example_kwargs(cls, in_channels, k=4, edge_channels=3, max_nodes=64):
@@ -149,29 +109,18 @@ class RandomDiffPool(Pooler):
             raise ValueError(f"a graph has {n} nodes but max_nodes={self.max_nodes}; build the pooler with a larger max_nodes")
         return self.s_tilde[:n].to(x.dtype).unsqueeze(0).expand(b, n, self.k)
 
-    def select(self, x: Tensor, edge_index=None, batch=None, mask: Optional[Tensor] = None, **kwargs) -> SelectOutput:
+    def select(self, x: Tensor, adj: Optional[Tensor] = None, mask: Optional[Tensor] = None, **kwargs) -> SelectOutput:
         s = torch.softmax(self.logits(x), dim=-1)
         if mask is not None:
             s = s * mask.unsqueeze(-1).to(s.dtype)
         return SelectOutput.from_dense(s, mask)
 
-    def connect_dense(self, adj: Tensor, so: SelectOutput) -> Tensor:
-        return dense_connect(adj, so.s, so.mask)
-
-    def aux_losses(self, adj: Tensor, so: SelectOutput) -> Dict[str, Tensor]:
+    def losses(self, adj: Optional[Tensor], so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """The replaced pooler's losses, with ``with_losses`` and an adjacency; none otherwise."""
+        if not self.with_losses or adj is None:
+            return {}
 
         return diffpool_losses(adj, so.s, so.mask)
-
-    def forward(self, x: Tensor, edge_index: Optional[Tensor] = None, batch: Optional[Tensor] = None,
-                edge_attr=None, edge_weight: Optional[Tensor] = None, adj: Optional[Tensor] = None,
-                mask: Optional[Tensor] = None, **kwargs) -> PoolingOutput:
-        xd, adj, mask = _dense_inputs(x, edge_index, batch, edge_weight, adj, mask)
-        so = self.select(xd, mask=mask)
-        x_pool = dense_reduce(xd, so.s, so.mask)
-        adj_pool = None if adj is None else self.connect_dense(adj, so)
-        kmask = torch.ones(xd.size(0), self.k, dtype=torch.bool, device=xd.device)
-        losses = self.aux_losses(adj, so) if (self.with_losses and adj is not None) else {}
-        return PoolingOutput(x=x_pool, so=so, adj=adj_pool, mask=kmask, losses=losses)
 
     def extra_repr(self) -> str:
         return f"k={self.k}, distribution={self.distribution!r}, invariant={self.invariant}"
@@ -187,10 +136,10 @@ class RandomMinCut(RandomDiffPool):
                  distribution: str = "normal", **kwargs):
         super().__init__(k, max_nodes=max_nodes, in_channels=in_channels, distribution=distribution, **kwargs)
 
-    def connect_dense(self, adj: Tensor, so: SelectOutput) -> Tensor:
+    normalize_adj = True  # MinCutPool's connect
 
-        return normalize_pooled_adj(dense_connect(adj, so.s, so.mask))
-
-    def aux_losses(self, adj: Tensor, so: SelectOutput) -> Dict[str, Tensor]:
+    def losses(self, adj: Optional[Tensor], so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        if not self.with_losses or adj is None:
+            return {}
 
         return mincut_losses(adj, so.s, so.mask)

@@ -18,12 +18,10 @@ from torch import Tensor, nn
 from poolkit.poolers.edge.contraction import contract_edges
 from poolkit.src import (
     Pooler,
-    PoolingOutput,
     SelectOutput,
     check_graph_inputs,
     check_positive_int,
     check_ratio,
-    sparse_reduce,
 )
 
 __all__ = ['DualMessageConv', 'tanh_topk_select', 'EdgePool']
@@ -144,26 +142,20 @@ class EdgePool(Pooler):
     def connect_edges(self, edge_index: Tensor, edge_attr: Tensor, so: SelectOutput, x_pool: Tensor, x: Tensor):
         return contract_edges(edge_index, edge_attr, so.kept, so.num_nodes)
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Tensor,
-        batch: Optional[Tensor] = None,
-        edge_attr: Optional[Tensor] = None,
-        edge_weight: Optional[Tensor] = None,
-        **kwargs,
-    ) -> PoolingOutput:
-        check_graph_inputs(x, edge_index, batch, edge_attr, edge_weight)
-        _check_edge_attr(edge_index, edge_attr)
-        if x.size(1) != self.in_channels:
-            raise ValueError(f"x must have {self.in_channels} features per node, got {x.size(1)}")
-        so = self.select(x, edge_index, batch=batch)
-        x_pool = sparse_reduce(x, so, op="sum")  # a_i = ã_i tanh(y_i) for the kept atoms
-        ei, ea = self.connect_edges(edge_index, edge_attr, so, x_pool, x)
-        out_batch = so.cluster_batch
-        if out_batch is None:
-            out_batch = torch.zeros(so.num_clusters, dtype=torch.long, device=x.device)
-        return PoolingOutput(x=x_pool, so=so, edge_index=ei, edge_attr=ea, batch=out_batch)
-
     def extra_repr(self) -> str:
         return f"name={self.name!r}, in_channels={self.in_channels}, ratio={self.ratio}"
+
+    def check_input(self, g) -> None:
+        _check_edge_attr(g.edge_index, g.edge_attr)
+        if g.x.size(1) != self.in_channels:
+            raise ValueError(f"x must have {self.in_channels} features per node, got {g.x.size(1)}")
+
+    def pooled_edges(self, g, so: SelectOutput, x_pool: Tensor):
+        ei, ea = self.connect_edges(g.edge_index, g.edge_attr, so, x_pool, g.x)
+        return ei, None, ea
+
+    def connect_input(self, g, so: SelectOutput, x_pool: Tensor):
+        out = super().connect_input(g, so, x_pool)
+        if out["batch"] is None:  # one graph: its supernodes all belong to graph 0
+            out["batch"] = torch.zeros(so.num_clusters, dtype=torch.long, device=x_pool.device)
+        return out

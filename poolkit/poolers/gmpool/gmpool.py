@@ -25,15 +25,15 @@ from poolkit.ops.eigh import (
     psd_sqrt_newton_schulz,
     taylor_sqrt,
 )
-from poolkit.poolers.gmpool.grouping import GroupingMatrix, _densify, _pool_dense
-from poolkit.src import Pooler, PoolingOutput, SelectOutput, check_positive_int, register
+from poolkit.poolers.gmpool.grouping import GroupingMatrix, pool_edge_features
+from poolkit.src import DensePooler, PoolInput, SelectOutput, check_positive_int, dense_reduce, register
 
 __all__ = ['GMPool']
 
 
 # --------------------------------------------------------------------------- poolers
 @register("gmpool")
-class GMPool(Pooler):
+class GMPool(DensePooler):
     r"""GMPool: ``S`` is a square root of the learned grouping matrix (see :mod:`poolkit.poolers.gmpool`).
 
     Args:
@@ -61,9 +61,9 @@ class GMPool(Pooler):
     [B, K, K, D]``); ``so.extra`` holds ``M``, the eigenvalues and the cluster counts.
     """
 
-    is_dense = True
     is_trainable = True
     has_aux_loss = False
+    pools_edge_attr = True
     is_precomputable = False
 
     @classmethod
@@ -122,19 +122,15 @@ class GMPool(Pooler):
         so.extra.update(M=m, eigenvalues=lam, num_clusters=keep.sum(-1), effective_rank=effective_rank(lam, None))
         return so
 
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Optional[Tensor] = None,
-        batch: Optional[Tensor] = None,
-        edge_attr: Optional[Tensor] = None,
-        edge_weight: Optional[Tensor] = None,
-        adj: Optional[Tensor] = None,
-        mask: Optional[Tensor] = None,
-    ) -> PoolingOutput:
-        xd, ad, mask, e = _densify(self, x, edge_index, batch, edge_attr, edge_weight, adj, mask)
-        so = self.select_dense(xd, mask)
-        xp, ap, ep = _pool_dense(so.s, xd, ad, e, mask)
-        cm = so.cluster_mask
-        xp = xp * cm.unsqueeze(-1).to(xp.dtype)
-        return PoolingOutput(x=xp, so=so, adj=ap, mask=cm, edge_attr=ep, losses={})
+    def select(self, x: Tensor, adj: Optional[Tensor] = None, mask: Optional[Tensor] = None, **kwargs) -> SelectOutput:
+        return self.select_dense(x, mask)
+
+    def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
+        """``X' = Sᵀ X``, zero on the supernodes a graph does not have."""
+        return dense_reduce(x, so.s) * so.cluster_mask.unsqueeze(-1).to(x.dtype)
+
+    def connect_input(self, g: PoolInput, so: SelectOutput, x_pool: Tensor):
+        """``A' = Sᵀ A S``, ``E'_{:,:,c} = Sᵀ E_{:,:,c} S`` and the real supernodes."""
+        out = super().connect_input(g, so, x_pool)
+        out["edge_attr"] = None if g.edge_attr is None else pool_edge_features(so.s, g.edge_attr)
+        return out

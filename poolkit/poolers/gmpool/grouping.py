@@ -14,9 +14,8 @@ from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.utils import to_dense_adj, to_dense_batch
 
-from poolkit.src import check_graph_inputs, check_positive_int
+from poolkit.src import check_positive_int
 
 __all__ = ['grouping_matrix_reference', 'PairL1', 'within_graph_pairs', 'grouping_matrix', 'GroupingMatrix']
 
@@ -145,53 +144,10 @@ class GroupingMatrix(nn.Module):
 
 
 # --------------------------------------------------------------------------- dense inputs
-def _densify(pooler, x, edge_index, batch, edge_attr, edge_weight, adj, mask):
-    """PyG input (or an already dense batch) → ``x [B,N,F]``, ``adj [B,N,N]``, ``mask``,
-    ``e [B,N,N,de]`` (or None)."""
-    if x.dim() == 3:
-        if adj is None or adj.dim() != 3 or adj.shape != (x.size(0), x.size(1), x.size(1)):
-            raise ValueError(
-                f"adj must have shape [B, N, N] = {(x.size(0), x.size(1), x.size(1))} for a dense x, "
-                f"got {None if adj is None else tuple(adj.shape)}"
-            )
-        if mask is None:
-            mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
-        elif mask.shape != x.shape[:2]:
-            raise ValueError(f"mask must have shape {tuple(x.shape[:2])}, got {tuple(mask.shape)}")
-        if edge_attr is not None and (edge_attr.dim() != 4 or edge_attr.shape[:3] != adj.shape):
-            raise ValueError(f"edge_attr must have shape [B, N, N, D] for a dense x, got {tuple(edge_attr.shape)}")
-        return x, adj, mask.bool(), edge_attr
-    check_graph_inputs(x, edge_index, batch, edge_attr, edge_weight)
-    if edge_index is None:
-        raise ValueError("edge_index is required for PyG-style input")
-    if x.size(0) == 0:
-        raise ValueError("x must hold at least one node")
-    if batch is None:
-        batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
-    xd, mask = to_dense_batch(x, batch)
-    b, n = mask.shape
-    if edge_index.numel() == 0:
-        adj = x.new_zeros(b, n, n)
-        e = None if edge_attr is None else x.new_zeros(b, n, n, edge_attr.view(edge_attr.size(0), -1).size(1))
-    else:
-        adj = to_dense_adj(edge_index, batch, edge_attr=edge_weight, max_num_nodes=n, batch_size=b).to(x.dtype)
-        e = None
-        if edge_attr is not None:
-            ea = edge_attr.view(edge_attr.size(0), -1).to(x.dtype)
-            e = to_dense_adj(edge_index, batch, edge_attr=ea, max_num_nodes=n, batch_size=b)
-    return xd, adj, mask, e
-
-
-def _pool_dense(s: Tensor, x: Tensor, adj: Tensor, e: Optional[Tensor], node_mask: Tensor):
-    """``Sᵀ X``, ``Sᵀ A S`` and ``Sᵀ E_c S`` for every channel ``c`` (padding rows of S zeroed)."""
-    s = s * node_mask.unsqueeze(-1).to(s.dtype)
-    st = s.transpose(1, 2)
-    xp = st @ x
-    ap = st @ adj @ s
-    ep = None
-    if e is not None:  # two batched products over all channels at once, not one per channel
-        b, n, _, c = e.shape
-        k = s.size(-1)
-        se = (st @ e.reshape(b, n, n * c)).reshape(b, k, n, c)  # Σ_i S_ik E_ijc
-        ep = (se.transpose(2, 3).reshape(b, k * c, n) @ s).reshape(b, k, c, k).transpose(2, 3)
-    return xp, ap, ep
+def pool_edge_features(s: Tensor, e: Tensor) -> Tensor:
+    """``E'_{:,:,c} = Sᵀ E_{:,:,c} S`` for every channel ``c`` of ``e [B, N, N, C]`` at once
+    (two batched products over all channels, not one per channel); ``S`` has zero padding rows."""
+    b, n, _, c = e.shape
+    k = s.size(-1)
+    se = (s.transpose(1, 2) @ e.reshape(b, n, n * c)).reshape(b, k, n, c)  # Σ_i S_ik E_ijc
+    return (se.transpose(2, 3).reshape(b, k * c, n) @ s).reshape(b, k, c, k).transpose(2, 3)

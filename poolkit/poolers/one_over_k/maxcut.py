@@ -18,7 +18,7 @@ from torch import Tensor
 
 from poolkit.ops.graph import _hard_connect
 from poolkit.poolers.score.topk import _check_ratio_or_k, topk_select
-from poolkit.src import Pooler, PoolingOutput, SelectOutput, check_graph_inputs, check_positive_int, register
+from poolkit.src import Pooler, SelectOutput, check_positive_int, register
 
 __all__ = ['maxcut_loss', 'nearest_kept_assignment', 'MaxCutPool']
 
@@ -220,13 +220,6 @@ class MaxCutPool(Pooler):
 
     def losses(self, x=None, edge_index=None, batch=None, so=None, edge_weight=None, **kwargs):
         return {"cut": maxcut_loss(so.extra["score"], edge_index, edge_weight, batch)}
-
-    def forward(self, x, edge_index, batch=None, edge_attr=None, edge_weight=None, **kwargs):
-        check_graph_inputs(x, edge_index, batch, edge_attr, edge_weight)
-        so = self.select(x, edge_index, batch=batch, edge_weight=edge_weight)
-        ei, ew = self.connect(edge_index, so, edge_weight)
-        return PoolingOutput(x=self.reduce(x, so), so=so, edge_index=ei, edge_weight=ew, batch=so.cluster_batch,
-                             losses=self.losses(edge_index=edge_index, batch=batch, so=so, edge_weight=edge_weight))
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, in_channels={self.in_channels}, ratio={self.ratio}"

@@ -17,9 +17,7 @@ from torch import Tensor
 
 from poolkit.poolers.score.topk import TopKPooling, induced_subgraph, topk_select
 from poolkit.src import (
-    PoolingOutput,
     SelectOutput,
-    check_graph_inputs,
     check_positive_int,
     register,
     sum_duplicate_pairs,
@@ -218,22 +216,17 @@ class PANPooling(TopKPooling):
             return ei, ew
         return super().connect(edge_index, so, edge_weight)
 
-    def forward(self, x: Tensor, edge_index: Tensor, batch: Optional[Tensor] = None,
-                edge_attr: Optional[Tensor] = None, edge_weight: Optional[Tensor] = None, met=None,
-                **kwargs) -> PoolingOutput:
-        check_graph_inputs(x, edge_index, batch, edge_attr, edge_weight)
-        if edge_attr is not None and self.pooled_graph == "met":
-            raise ValueError("the pooled graph of PANPool is the MET matrix, whose edges are walks of up to "
-                             "filter_size steps and carry no edge features; use pooled_graph='induced' to keep them")
-        so = self.select(x, edge_index, batch=batch, edge_weight=edge_weight, met=met)
-        if self.pooled_graph == "met":
-            ei, ew = self.connect(edge_index, so)
-            ea = None
-        else:
-            ei, ew, ea = induced_subgraph(edge_index, so.node_index, so.num_nodes, edge_weight, edge_attr)
-        return PoolingOutput(x=self.reduce(x, so), so=so, edge_index=ei, edge_weight=ew, edge_attr=ea,
-                             batch=so.cluster_batch)
-
     def extra_repr(self) -> str:
         return (super().extra_repr() + f", filter_size={self.filter_size}, structure={self.structure!r}, "
                 f"met_norm={self.met_norm!r}, pooled_graph={self.pooled_graph!r}")
+
+    def check_input(self, g) -> None:
+        if g.edge_attr is not None and self.pooled_graph == "met":
+            raise ValueError("the pooled graph of PANPool is the MET matrix, whose edges are walks of up to "
+                             "filter_size steps and carry no edge features; use pooled_graph='induced' to keep them")
+
+    def pooled_edges(self, g, so: SelectOutput, x_pool: Tensor):
+        if self.pooled_graph == "met":
+            ei, ew = self.connect(g.edge_index, so)
+            return ei, ew, None
+        return super().pooled_edges(g, so, x_pool)

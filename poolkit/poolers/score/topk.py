@@ -21,9 +21,7 @@ from torch import Tensor
 
 from poolkit.src import (
     Pooler,
-    PoolingOutput,
     SelectOutput,
-    check_graph_inputs,
     check_positive_int,
     check_ratio,
     register,
@@ -271,26 +269,14 @@ class TopKPooling(Pooler):
         ei, ew, _ = induced_subgraph(edge_index, so.node_index, so.num_nodes, edge_weight, edge_attr)
         return ei, ew
 
+    def pooled_edges(self, g, so: SelectOutput, x_pool: Tensor):
+        """The induced subgraph of the kept nodes, with its edge weights and edge features."""
+        return induced_subgraph(g.edge_index, so.node_index, so.num_nodes, g.edge_weight, g.edge_attr)
+
     def lift(self, x_pool: Tensor, so: SelectOutput) -> Tensor:
         """Graph U-Net unpooling: node ``kept[j]`` gets ``x_pool[j]``, dropped nodes get 0."""
         out = x_pool.new_zeros(so.num_nodes, x_pool.size(-1))
         return out.index_copy(0, so.node_index, x_pool)
-
-    def forward(
-        self,
-        x: Tensor,
-        edge_index: Tensor,
-        batch: Optional[Tensor] = None,
-        edge_attr: Optional[Tensor] = None,
-        edge_weight: Optional[Tensor] = None,
-        **kwargs,
-    ) -> PoolingOutput:
-        check_graph_inputs(x, edge_index, batch, edge_attr, edge_weight)
-        so = self.select(x, edge_index, batch=batch, edge_weight=edge_weight)
-        ei, ew, ea = induced_subgraph(edge_index, so.node_index, so.num_nodes, edge_weight, edge_attr)
-        return PoolingOutput(
-            x=self.reduce(x, so), so=so, edge_index=ei, edge_weight=ew, edge_attr=ea, batch=so.cluster_batch
-        )
 
     def extra_repr(self) -> str:
         size = f"ratio={self.ratio}" if self.ratio is not None else f"k={self.k}"

@@ -174,8 +174,3 @@ class BNPool(DenseSoftPool):
         if not self.train_k:
             out["k_prior"] = torch.zeros_like(out["k_prior"])
         return out
-
-    def forward(self, x, edge_index=None, batch=None, edge_attr=None, edge_weight=None, adj=None, mask=None, **kwargs):
-        out = super().forward(x, edge_index, batch, edge_attr, edge_weight, adj, mask, **kwargs)
-        out.mask = out.so.cluster_mask
-        return out
