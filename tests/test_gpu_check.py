@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,18 +45,37 @@ def test_compare_catches_values_shapes_integers_and_non_finite():
     assert gpu_check.compare(ref, {"x": torch.ones(3)}, 1e-6, 1e-8)["problems"]  # an output missing
 
 
-def test_pooler_parity_dry_run():
-    # One dense, one sparse, one with edge features, one that only runs in float32; the
-    # CUDA run loops over the whole registry through the same function.
-    names = ["mincut", "topk", "edge_simple", "gmn"]
+@pytest.fixture
+def float32_only_pooler():
+    """A registered pooler that refuses float64, to exercise the float32 fallback (every
+    real pooler runs in float64 since their dense inputs share one cast)."""
+    from poolkit.src import _REGISTRY, NoPool, register
+
+    @register("_float32_only")
+    class Float32Only(NoPool):
+        def select(self, x, edge_index, batch=None, **kwargs):
+            if x.dtype == torch.float64:
+                raise TypeError("float64 not supported")
+            return super().select(x, edge_index, batch=batch)
+
+    yield "_float32_only"
+    del _REGISTRY["_float32_only"]
+
+
+def test_pooler_parity_dry_run(float32_only_pooler):
+    # One dense, one sparse, one with edge features, one dense pooler without adjacency, one
+    # that only runs in float32; the CUDA run loops over the whole registry through the same
+    # function.
+    names = ["mincut", "topk", "edge_simple", "gmn", float32_only_pooler]
     res = gpu_check.check_poolers(CPU, names)
     assert set(res["poolers"]) == set(names)
     for name, r in res["poolers"].items():
         assert r["ok"], (name, r)
         assert r["tensors"] > 3 and not r["stochastic"] and r["max_abs_diff"] == 0.0
     assert res["poolers"]["mincut"]["dtype"] == "float64"
-    assert res["poolers"]["gmn"]["dtype"] == "float32"  # falls back, and says why
-    assert "float64_error" in res["poolers"]["gmn"]
+    assert res["poolers"]["gmn"]["dtype"] == "float64"
+    assert res["poolers"][float32_only_pooler]["dtype"] == "float32"  # falls back, and says why
+    assert "float64 not supported" in res["poolers"][float32_only_pooler]["float64_error"]
     # Gradients are part of what is compared.
     from poolkit.src import example_pooler
 
