@@ -32,7 +32,7 @@ from poolkit.nn.pyramid import (  # noqa: F401
 from poolkit.ops.entropy_search import (  # noqa: F401
     _entropy_search,
     _module_cost,
-    _refine_entropy,
+    refine_entropy,
 )
 from poolkit.ops.graph import (  # noqa: F401
     _check_structure,
@@ -59,7 +59,7 @@ from poolkit.poolers.one_over_k.edge_contraction import (  # noqa: F401
 from poolkit.poolers.one_over_k.graclus import (  # noqa: F401
     Graclus,
     _graclus_levels,
-    _priority,
+    node_priority,
     graclus_cluster,
 )
 from poolkit.poolers.one_over_k.kmis import (  # noqa: F401
@@ -122,3 +122,6 @@ __all__ = [
     'structural_entropy_partition',
     'SEPPool',
 ]
+
+# the old private names of helpers that are public now
+_priority, _refine_entropy = node_priority, refine_entropy

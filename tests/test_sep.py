@@ -104,12 +104,12 @@ def test_partition_reaches_the_brute_force_optimum_on_small_graphs(name):
 def test_greedy_merging_alone_stops_above_the_optimum_on_two_cliques():
     """The reason for several starts: from single nodes, merges and moves stop at the two
     bridge nodes paired (2.421 bits), above the two cliques (2.363)."""
-    from poolkit.one_over_k import _refine_entropy
+    from poolkit.ops.entropy_search import refine_entropy
 
     g = nx.barbell_graph(5, 0)
     ei, n = _ei(g), 10
     w = torch.zeros(n, n, dtype=torch.float64).index_put((ei[0], ei[1]), torch.ones(ei.size(1), dtype=torch.float64))
-    lab = _refine_entropy(torch.arange(n), w, w.sum(1))
+    lab = refine_entropy(torch.arange(n), w, w.sum(1))
     cliques = torch.tensor([0] * 5 + [1] * 5)
     assert structural_entropy(ei, lab, n) > structural_entropy(ei, cliques, n) + 0.05
     cluster, k = structural_entropy_partition(ei, n)

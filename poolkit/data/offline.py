@@ -22,7 +22,7 @@ import torch
 
 from .molecules import _MolList, mol_to_data, molecules_from_smiles
 
-__all__ = ["freesolv", "solubility", "nci5k", "functional_groups", "fragment_smarts", "rdkit_data_dir"]
+__all__ = ["brics_groups", "freesolv", "solubility", "nci5k", "functional_groups", "fragment_smarts", "rdkit_data_dir"]
 
 
 def rdkit_data_dir() -> str:
@@ -121,7 +121,7 @@ DEFAULT_GROUPS = ("fr_Al_OH", "fr_Ar_OH", "fr_ester", "fr_COO", "fr_ketone", "fr
                   "fr_nitro", "fr_amide", "fr_halogen", "fr_benzene", "fr_nitrile", "fr_sulfonamd")
 
 
-def _brics_groups(mol) -> List[int]:
+def brics_groups(mol) -> List[int]:
     """Atom → BRICS fragment id (breaking every BRICS bond)."""
     from rdkit.Chem import BRICS, rdmolops
 
@@ -171,7 +171,7 @@ def functional_groups(source: str = "nci5k", kind: str = "brics", groups: Sequen
             continue
         mol = Chem.MolFromSmiles(d.smiles)
         if kind == "brics":
-            group = _brics_groups(mol)
+            group = brics_groups(mol)
             d.y = torch.tensor([[float(max(group) + 1)]])
         else:
             counts, group = [], [-1] * mol.GetNumAtoms()

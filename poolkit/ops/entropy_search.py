@@ -9,7 +9,7 @@ import math
 import numpy as np
 import torch
 
-__all__ = []
+__all__ = ['refine_entropy']
 
 
 def _module_cost(big_v, g, log_vol):
@@ -233,7 +233,7 @@ class _EntropySearch:
 
 
 def _entropy_search(label, w, d, sizes=None, max_rounds: int = 50):
-    """:func:`_refine_entropy` for ``S`` searches at once: ``label`` ``[S, n]``, ``w``
+    """:func:`refine_entropy` for ``S`` searches at once: ``label`` ``[S, n]``, ``w``
     ``[S, n, n]`` (symmetric, zero diagonal), ``d`` ``[S, n]`` (numpy, float64); ``sizes``
     the real number of nodes of each search (padding nodes have degree 0 and never move).
     Every search takes the same steps as it would alone; the searches only share the numpy
@@ -249,7 +249,7 @@ def _entropy_search(label, w, d, sizes=None, max_rounds: int = 50):
     return _EntropySearch(label, w, d, sizes, max_rounds).run()
 
 
-def _refine_entropy(label, w, d, max_rounds: int = 50):
+def refine_entropy(label, w, d, max_rounds: int = 50):
     """Lower the structural entropy of one graph's partition ``label`` by (1) merging, while
     some merge lowers it, the two adjacent modules whose merge lowers it most, and (2)
     moving, while some move lowers it, the one node whose move to a neighbouring module

@@ -22,6 +22,7 @@ from plotly.subplots import make_subplots
 from .. import _render  # noqa: F401  (selects the plotly renderer)
 
 __all__ = [
+    "cluster_color",
     "matrices_figure",
     "side_by_side",
     "PALETTE",
@@ -46,8 +47,12 @@ PALETTE = [
 ]
 
 
-def _color(k: int) -> str:
+def cluster_color(k: int) -> str:
+    """The colour of cluster ``k`` in every figure of the book (the palette repeats)."""
     return PALETTE[int(k) % len(PALETTE)]
+
+
+_color = cluster_color  # the old private name, kept for code that imported it
 
 
 def as_assignment(s, graph: int = 0) -> np.ndarray:
@@ -227,7 +232,7 @@ def _node_trace(pos, clusters=None, values=None, size=12, text=None, name="nodes
     if values is not None:
         marker = dict(size=size, color=values, colorscale="Viridis", showscale=showscale, line=dict(width=1, color="#333"))
     elif clusters is not None:
-        marker = dict(size=size, color=[_color(c) if c >= 0 else "#cccccc" for c in clusters], line=dict(width=1, color="#333"))
+        marker = dict(size=size, color=[cluster_color(c) if c >= 0 else "#cccccc" for c in clusters], line=dict(width=1, color="#333"))
     else:
         marker = dict(size=size, color=PALETTE[0], line=dict(width=1, color="#333"))
     if text is None:
@@ -313,7 +318,7 @@ def pooled_graph_figure(graph, out, pos=None, seed: int = 0, layout: str = "spri
     sizes = node_size + 18 * np.sqrt(mass / max(float(mass.max()), 1e-9)) if k else []
     fig.add_trace(go.Scatter(x=ppos[:, 0], y=ppos[:, 1], mode="markers+text", text=[str(i) for i in range(k)],
                              textposition="middle center", textfont=dict(color="white", size=10),
-                             marker=dict(size=sizes, color=[_color(i) for i in range(k)], line=dict(width=1, color="#333")),
+                             marker=dict(size=sizes, color=[cluster_color(i) for i in range(k)], line=dict(width=1, color="#333")),
                              hovertext=[f"supernode {i}, mass {mass[i]:.2f}" for i in range(k)], hoverinfo="text",
                              showlegend=False), 1, 2)
     fig.update_layout(title=title or None, height=height, plot_bgcolor="white",
@@ -335,7 +340,7 @@ def _mol_svg_text(mol, clusters, size, legend: str = "") -> str:
 
     clusters = [int(c) for c in clusters]
     atoms = [i for i, c in enumerate(clusters) if c >= 0]
-    colors = {i: _hex_to_rgb(_color(clusters[i])) for i in atoms}
+    colors = {i: _hex_to_rgb(cluster_color(clusters[i])) for i in atoms}
     bonds, bcolors = [], {}
     for b in mol.GetBonds():
         i, j = b.GetBeginAtomIdx(), b.GetEndAtomIdx()

@@ -22,7 +22,7 @@ def pyramid_figure(datas: Dict[str, PyramidData], pos=None, title: str = "", hei
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from poolkit.viz import _color, graph_layout
+    from poolkit.viz import cluster_color, graph_layout
 
     names = list(datas)
     first = datas[names[0]]
@@ -62,7 +62,7 @@ def pyramid_figure(datas: Dict[str, PyramidData], pos=None, title: str = "", hei
                                              hoverinfo="text", text=f"weight {w:.3g}", showlegend=False), r, lvl + 1)
             fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="markers",
                                      marker=dict(size=8 if lvl == 0 else 10, line=dict(width=0.5, color="#333"),
-                                                 color=[_color(c) if c >= 0 else "#dddddd" for c in colour]),
+                                                 color=[cluster_color(c) if c >= 0 else "#dddddd" for c in colour]),
                                      text=[f"node {i} → {c}" for i, c in enumerate(colour)], hoverinfo="text",
                                      showlegend=False), r, lvl + 1)
             if lvl < d.num_levels:

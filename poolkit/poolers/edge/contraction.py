@@ -10,7 +10,7 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-__all__ = ['contract_edges']
+__all__ = ['contraction_paths', 'contract_edges']
 
 
 # --------------------------------------------------------------------------- connect

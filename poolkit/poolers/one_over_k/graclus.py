@@ -21,10 +21,10 @@ from torch import Tensor
 from poolkit.ops.graph import _check_structure, _hard_connect, _undirected
 from poolkit.src import Pooler, SelectOutput, check_positive_int, register
 
-__all__ = ['graclus_cluster', 'Graclus']
+__all__ = ['node_priority', 'graclus_cluster', 'Graclus']
 
 
-def _priority(num_nodes: int, seed: Optional[int]) -> Tensor:
+def node_priority(num_nodes: int, seed: Optional[int]) -> Tensor:
     """A unique priority per node: the index, or a seeded random permutation."""
     if seed is None:
         return torch.arange(num_nodes)
@@ -65,7 +65,7 @@ def graclus_cluster(
     u, v, w = _undirected(edge_index, n, edge_weight)
     deg = torch.zeros(n, dtype=torch.float64).index_add_(0, u, w).index_add_(0, v, w)
     c = w * (1.0 / deg[u] + 1.0 / deg[v]) if u.numel() else w
-    prio = _priority(n, seed)
+    prio = node_priority(n, seed)
     partner = torch.arange(n)
     if mode == "greedy":
         pu, pv = prio[u], prio[v]

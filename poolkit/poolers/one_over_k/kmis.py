@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from poolkit.ops.graph import _check_structure, _hard_connect, _undirected
-from poolkit.poolers.one_over_k.graclus import _priority
+from poolkit.poolers.one_over_k.graclus import node_priority
 from poolkit.src import Pooler, SelectOutput, check_positive_int, register, sparse_reduce
 
 __all__ = ['kmis_select', 'power_graph', 'KMIS']
@@ -49,7 +49,7 @@ def kmis_select(
     check_positive_int(k, "k")
     n = num_nodes
     dev = edge_index.device
-    prio = _priority(n, seed).double()
+    prio = node_priority(n, seed).double()
     u, v, w = _undirected(edge_index, n, edge_weight)
     if ranking == "degree":
         key = torch.zeros(n, dtype=torch.float64).index_add_(0, u, w).index_add_(0, v, w)
@@ -60,7 +60,7 @@ def kmis_select(
     elif ranking in ("random", "index"):
         key = torch.zeros(n, dtype=torch.float64)
         if ranking == "random":
-            prio = _priority(n, 0 if seed is None else seed).double()
+            prio = node_priority(n, 0 if seed is None else seed).double()
     else:
         raise ValueError(f"ranking must be 'degree', 'score', 'random' or 'index', got {ranking!r}")
     order = np.lexsort((prio.numpy(), -key.numpy()))  # best first

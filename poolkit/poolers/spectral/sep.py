@@ -84,7 +84,7 @@ SEARCH_CHUNK = 1 << 22
 def structural_entropy_partition(edge_index: Tensor, num_nodes: int, edge_weight: Optional[Tensor] = None,
                                  batch: Optional[Tensor] = None, max_start_clusters: int = 8) -> Tuple[Tensor, int]:
     r"""Partition every graph by minimising its two-level structural entropy
-    (:func:`structural_entropy`) with a greedy local search (:func:`_refine_entropy`: merges
+    (:func:`structural_entropy`) with a greedy local search (:func:`refine_entropy`: merges
     of adjacent modules, then moves of single nodes), started from one module per node (the
     greedy merging of Li and Pan) and from the spectral partitions with ``2 … max_start_clusters``
     groups (:func:`spectral_partition`); the start that ends with the lowest entropy wins.
