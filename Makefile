@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PY) -m pip install -q -c requirements/constraints.txt "torch==2.13.0"
 	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[dev,data,experiments]"
 	# The peer library of the agreement tests. Without its dependencies: it imports
-	# torch_scatter, which has no wheel for this torch; poolkit.testing stands in for it.
+	# torch_scatter, which has no wheel for this torch; poolkit.peer_compat stands in for it.
 	$(PY) -m pip install -q --no-deps "torch-geometric-pool==$(TGP_VERSION)"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)

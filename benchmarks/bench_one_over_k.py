@@ -67,7 +67,7 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    from poolkit.testing import install_torch_scatter_stand_in
+    from poolkit.peer_compat import install_torch_scatter_stand_in
 
     stand_in = install_torch_scatter_stand_in()
     from torch_geometric.data import Batch

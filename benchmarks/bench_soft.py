@@ -41,7 +41,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # --------------------------------------------------------------------------- peers
 def load_tgp():
-    from poolkit.testing import install_torch_scatter_stand_in
+    from poolkit.peer_compat import install_torch_scatter_stand_in
 
     stand_in = install_torch_scatter_stand_in()
     try:

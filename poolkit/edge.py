@@ -18,6 +18,7 @@ from poolkit.nn.edge import (  # noqa: F401
 )
 from poolkit.poolers.edge.base import (  # noqa: F401
     DualMessageConv,
+    EdgeFeaturePool,
     EdgePool,
     _batch_norm,
     _check_edge_attr,
@@ -43,6 +44,7 @@ __all__ = [
     'DualMessageConv',
     'tanh_topk_select',
     'contract_edges',
+    'EdgeFeaturePool',
     'EdgePool',
     'EdgeSimplePool',
     'EdgeCoarsePool',

@@ -1,7 +1,7 @@
 """Import the peer library torch-geometric-pool (tgp) for agreement tests, or skip.
 
 tgp imports ``torch_scatter`` at module level. When the compiled package is missing, a
-pure-PyTorch stand-in is registered (:func:`poolkit.testing.install_torch_scatter_stand_in`),
+pure-PyTorch stand-in is registered (:func:`poolkit.peer_compat.install_torch_scatter_stand_in`),
 so the tests still compare against tgp. When tgp itself is missing the test is skipped with
 the reason, except under ``make test`` (``POOLKIT_REQUIRE_PEERS=1``), where ``make venv`` has
 installed it and a missing peer is a failure, not a silent skip.
@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from poolkit.testing import install_torch_scatter_stand_in
+from poolkit.peer_compat import install_torch_scatter_stand_in
 
 
 def _unavailable(reason: str):

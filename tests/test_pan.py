@@ -8,7 +8,7 @@ from torch_geometric.nn import PANPooling as PygPAN
 import poolkit
 from poolkit import src
 from poolkit.score import PANPooling, met_matrix
-from poolkit.testing import MetAsSparseTensor
+from poolkit.peer_compat import MetAsSparseTensor
 
 from test_score import assert_pooled_like_pyg, random_batch
 

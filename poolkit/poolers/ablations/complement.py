@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from poolkit.poolers.one_over_k.graclus import graclus_cluster
-from poolkit.src import Pooler, SelectOutput, register, sparse_connect
+from poolkit.src import SparsePooler, SelectOutput, register, sparse_connect
 
 __all__ = ['complement_graph', 'ComplementGraclus']
 
@@ -72,7 +72,7 @@ def _graclus(edge_index, num_nodes, edge_weight=None, batch=None, seed=None) -> 
 
 
 @register("complement_graclus")
-class ComplementGraclus(Pooler):
+class ComplementGraclus(SparsePooler):
     r"""Graclus on the complement graph, max-pooling and connect on the original graph.
 
     Args:

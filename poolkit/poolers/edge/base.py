@@ -4,7 +4,7 @@ tanh-gated top-k selection (eqs. 7-8),
 
 .. math::  y_i = p\cdot\tilde a_i,\qquad K = \lceil\rho n\rceil,\qquad S_{\mathrm{kept}_j, j} = \tanh(y_{\mathrm{kept}_j}),
 
-and :class:`EdgePool`, whose subclasses differ only in the path feature of Connect. The
+and :class:`EdgeFeaturePool`, whose subclasses differ only in the path feature of Connect. The
 family overview is in :mod:`poolkit.poolers.edge`.
 """
 from __future__ import annotations
@@ -17,14 +17,14 @@ from torch import Tensor, nn
 
 from poolkit.poolers.edge.contraction import contract_edges
 from poolkit.src import (
-    Pooler,
     SelectOutput,
+    SparsePooler,
     check_graph_inputs,
     check_positive_int,
     check_ratio,
 )
 
-__all__ = ['DualMessageConv', 'tanh_topk_select', 'EdgePool']
+__all__ = ['DualMessageConv', 'tanh_topk_select', 'EdgeFeaturePool', 'EdgePool']
 
 
 def _batch_norm(bn: nn.BatchNorm1d, x: Tensor) -> Tensor:
@@ -110,8 +110,11 @@ def tanh_topk_select(score: Tensor, ratio: float, batch: Optional[Tensor] = None
 
 
 # --------------------------------------------------------------------------- poolers
-class EdgePool(Pooler):
-    """Top-K with ``tanh`` gating plus edge contraction; see :mod:`poolkit.poolers.edge`."""
+class EdgeFeaturePool(SparsePooler):
+    """Bal et al.'s edge-feature pooling: Top-K with ``tanh`` gating plus edge contraction
+    of the bond features (see :mod:`poolkit.poolers.edge`). Named for the edge features it
+    pools, not to be confused with edge contraction pooling
+    (:class:`~poolkit.poolers.one_over_k.EdgeContractionPooling`, Diehl's EdgePool)."""
 
     is_trainable = True
 
@@ -159,3 +162,6 @@ class EdgePool(Pooler):
         if out["batch"] is None:  # one graph: its supernodes all belong to graph 0
             out["batch"] = torch.zeros(so.num_clusters, dtype=torch.long, device=x_pool.device)
         return out
+
+
+EdgePool = EdgeFeaturePool  # the old name, kept for one release

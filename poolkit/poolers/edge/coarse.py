@@ -10,7 +10,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from poolkit.poolers.edge.base import EdgePool
+from poolkit.poolers.edge.base import EdgeFeaturePool
 from poolkit.poolers.edge.contraction import contract_edges
 from poolkit.src import check_positive_int, register
 
@@ -18,7 +18,7 @@ __all__ = ['EdgeCoarsePool']
 
 
 @register("edge_coarse")
-class EdgeCoarsePool(EdgePool):
+class EdgeCoarsePool(EdgeFeaturePool):
     """Coarse-grain pooling: two small networks compute the new bond features."""
 
     @classmethod

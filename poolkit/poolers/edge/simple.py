@@ -4,12 +4,12 @@ features along the path, :math:`e_{ux} + e_{xv}` or :math:`e_{ux} + e_{xy} + e_{
 """
 from __future__ import annotations
 
-from poolkit.poolers.edge.base import EdgePool
+from poolkit.poolers.edge.base import EdgeFeaturePool
 from poolkit.src import register
 
 __all__ = ['EdgeSimplePool']
 
 
 @register("edge_simple")
-class EdgeSimplePool(EdgePool):
+class EdgeSimplePool(EdgeFeaturePool):
     """Simple pooling: new bond features are sums of the bond features along each path."""

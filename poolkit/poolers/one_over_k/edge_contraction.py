@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from poolkit.ops.graph import _hard_connect
-from poolkit.src import Pooler, SelectOutput, check_positive_int, register
+from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register
 
 __all__ = ['edge_contraction_cluster', 'EdgeContractionPooling']
 
@@ -65,7 +65,7 @@ def edge_contraction_cluster(edge_index: Tensor, edge_score: Tensor, num_nodes: 
 
 
 @register("edge_contraction")
-class EdgeContractionPooling(Pooler):
+class EdgeContractionPooling(SparsePooler):
     r"""Edge contraction pooling (EdgePool; Diehl, "Edge Contraction Pooling for Graph Neural
     Networks", 2019; Diehl et al., "Towards Graph Pooling by Edge Contraction", 2019; see
     also Landolfi, "Revisiting Edge Pooling in Graph Neural Networks", ESANN 2022).

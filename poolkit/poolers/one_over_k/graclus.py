@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from poolkit.ops.graph import _check_structure, _hard_connect, _undirected
-from poolkit.src import Pooler, SelectOutput, check_positive_int, register
+from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register
 
 __all__ = ['node_priority', 'graclus_cluster', 'Graclus']
 
@@ -119,7 +119,7 @@ def _graclus_levels(edge_index, num_nodes, edge_weight, batch, seed, levels, mod
 
 
 @register("graclus")
-class Graclus(Pooler):
+class Graclus(SparsePooler):
     r"""Graclus pooling: merge matched pairs (about ``N / 2^levels`` supernodes).
 
     Args:

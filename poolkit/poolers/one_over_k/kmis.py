@@ -16,7 +16,7 @@ from torch import Tensor
 
 from poolkit.ops.graph import _check_structure, _hard_connect, _undirected
 from poolkit.poolers.one_over_k.graclus import node_priority
-from poolkit.src import Pooler, SelectOutput, check_positive_int, register, sparse_reduce
+from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register, sparse_reduce
 
 __all__ = ['kmis_select', 'power_graph', 'KMIS']
 
@@ -117,7 +117,7 @@ def power_graph(edge_index: Tensor, num_nodes: int, k: int = 1) -> Tensor:
 
 
 @register("kmis")
-class KMIS(Pooler):
+class KMIS(SparsePooler):
     r"""k-MIS pooling: supernodes are a maximal ``k``-independent set.
 
     Args:

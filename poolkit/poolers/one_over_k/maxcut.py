@@ -18,7 +18,7 @@ from torch import Tensor
 
 from poolkit.ops.graph import _hard_connect
 from poolkit.poolers.score.topk import _check_ratio_or_k, topk_select
-from poolkit.src import Pooler, SelectOutput, check_positive_int, register
+from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register
 
 __all__ = ['maxcut_loss', 'nearest_kept_assignment', 'MaxCutPool']
 
@@ -125,7 +125,7 @@ class _MaxCutScoreNet(torch.nn.Module):
 
 
 @register("maxcut")
-class MaxCutPool(Pooler):
+class MaxCutPool(SparsePooler):
     r"""MaxCutPool (Abate and Bianchi, "MaxCutPool: differentiable feature-aware Maxcut for
     pooling in graph neural networks", ICLR 2025): keep one side of a learned MAXCUT.
 

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from poolkit.ops.graph import _check_structure, _components, _split_graphs, _undirected
-from poolkit.src import Pooler, SelectOutput, register
+from poolkit.src import SparsePooler, SelectOutput, register
 
 __all__ = ['kron_reduce_dense', 'ndp_partition', 'kron_reduction', 'NDP']
 
@@ -159,7 +159,7 @@ def kron_reduction(
 
 
 @register("ndp")
-class NDP(Pooler):
+class NDP(SparsePooler):
     r"""Node Decimation Pooling: keep one side of a spectral MAXCUT, Kron-reduce the graph.
 
     Args:

@@ -20,13 +20,13 @@ import torch
 from torch import Tensor
 
 from poolkit.poolers.score.topk import _check_ratio_or_k, topk_select
-from poolkit.src import Pooler, SelectOutput, check_positive_int, register
+from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register
 
 __all__ = ['ASAPooling']
 
 
 @register("asap")
-class ASAPooling(Pooler):
+class ASAPooling(SparsePooler):
     r"""ASAPool (Ranjan, Sanyal and Talukdar, "ASAP: Adaptive Structure Aware Pooling for
     Learning Hierarchical Graph Representations", AAAI 2020): score *clusters*, not nodes.
 

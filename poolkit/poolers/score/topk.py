@@ -20,8 +20,8 @@ import torch
 from torch import Tensor
 
 from poolkit.src import (
-    Pooler,
     SelectOutput,
+    SparsePooler,
     check_positive_int,
     check_ratio,
     register,
@@ -174,7 +174,7 @@ def selection_spread(edge_index: Tensor, num_nodes: int, kept: Tensor) -> dict:
 
 
 @register("topk")
-class TopKPooling(Pooler):
+class TopKPooling(SparsePooler):
     r"""Top-K pooling (Graph U-Net): score ``y = X p / ‖p‖``, keep the top ``k`` per graph.
 
     .. math::

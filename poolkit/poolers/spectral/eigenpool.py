@@ -19,7 +19,7 @@ from torch import Tensor
 
 from poolkit.ops.graph import _hard_connect, _undirected
 from poolkit.ops.spectral import _eigh_by_size, _padded_laplacians, spectral_partition
-from poolkit.src import Pooler, SelectOutput, check_positive_int, register
+from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register
 
 __all__ = ['cluster_eigenvectors', 'EigenPool']
 
@@ -79,7 +79,7 @@ def cluster_eigenvectors(edge_index: Tensor, cluster: Tensor, num_clusters: int,
 
 
 @register("eigenpool")
-class EigenPool(Pooler):
+class EigenPool(SparsePooler):
     r"""EigenPooling (Ma, Wang, Aggarwal and Tang, "Graph Convolutional Networks with
     EigenPooling", KDD 2019): a spectral partition, then a graph Fourier transform inside
     every part.

@@ -24,7 +24,7 @@ from poolkit.ops.entropy_search import _entropy_search
 from poolkit.ops.graph import _check_structure, _hard_connect, _undirected
 from poolkit.ops.kmeans import _farthest_point_kmeans, _unit_rows
 from poolkit.ops.spectral import _eigh_by_size, _graph_blocks, _padded_laplacians
-from poolkit.src import Pooler, SelectOutput, check_positive_int, register
+from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register
 
 __all__ = ['structural_entropy', 'structural_entropy_partition', 'SEPPool']
 
@@ -158,7 +158,7 @@ def structural_entropy_partition(edge_index: Tensor, num_nodes: int, edge_weight
 
 
 @register("sep")
-class SEPPool(Pooler):
+class SEPPool(SparsePooler):
     r"""Structural-entropy pooling (SEP; Wu, Chen, Xu and Li, "Structural Entropy
     Guided Graph Hierarchical Pooling", ICML 2022), one level: the partition of the graph,
     seen as the two-level coding tree of Li and Pan, with the lowest structural entropy
@@ -180,9 +180,9 @@ class SEPPool(Pooler):
 
     Cost: eight searches per graph (one from single nodes, seven from spectral starts), all
     the searches of a batch run together in numpy (:func:`_entropy_search`), each step
-    updating only what it changed. ``benchmarks/bench_new_poolers.py`` times it against tgp's
+    updating only what it changed. ``benchmarks/bench_mixed_peers.py`` times it against tgp's
     ``SEPPooling`` on batches of 32 graphs of 10 to 30 nodes and of 8 graphs of 100 to 200
-    nodes (see ``benchmarks/results/new_poolers.md``). ``max_start_clusters=1`` (greedy merging
+    nodes (see ``benchmarks/results/mixed_peers.md``). ``max_start_clusters=1`` (greedy merging
     from single nodes only) is cheaper but misses the optimum on some graphs: two cliques
     joined by one edge, and the 8 x 8 grid, where four starts stop at 3.838 bits and eight
     reach 3.829.

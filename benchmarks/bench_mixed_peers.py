@@ -1,4 +1,4 @@
-"""Speed of the poolers added with NoPool, Just Balance, ASAPool, edge contraction, MaxCutPool,
+"""Speed of ten poolers outside the family benchmarks (NoPool, Just Balance, ASAPool, edge contraction, MaxCutPool,
 BN-Pool, HOSC, PANPool, EigenPool and SEP, each against its fastest peer (PyG and/or torch-geometric-pool, tgp).
 
 Every implementation gets the same batch and the same weights and runs forward + backward
@@ -8,9 +8,9 @@ repeated), so a change in machine load hits all of them alike; on the CPU the cl
 process's CPU time with one thread, which other jobs on a shared machine inflate less than
 wall time. Reported: median per call over rounds, and ``ratio = poolkit / fastest peer``.
 
-    python benchmarks/bench_new_poolers.py [--rounds 15] [--device cpu|cuda] [--quick]
+    python benchmarks/bench_mixed_peers.py [--rounds 15] [--device cpu|cuda] [--quick]
 
-Writes ``benchmarks/results/new_poolers.json`` and ``.md``. tgp needs ``torch_scatter``;
+Writes ``benchmarks/results/mixed_peers.json`` and ``.md``. tgp needs ``torch_scatter``;
 when it is missing, the stand-in of ``bench_score.py`` (``torch_geometric.utils.scatter``)
 is registered for this process.
 
@@ -54,7 +54,7 @@ from poolkit.one_over_k import EdgeContractionPooling, EigenPool, MaxCutPool, SE
 from poolkit.score import ASAPooling, PANPooling  # noqa: E402
 from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs  # noqa: E402
 from poolkit.src import NoPool  # noqa: E402
-from poolkit.testing import MetAsSparseTensor  # noqa: E402
+from poolkit.peer_compat import MetAsSparseTensor  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: The dense soft poolers timed on the padded batch: ours, and the name of tgp's peer.
@@ -204,7 +204,7 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true")
     p.add_argument("--poolers", nargs="*", default=["nopool", "just_balance", "asap", "edge_contraction", "maxcut", "bnpool",
                                                           "hosc", "pan", "eigenpool", "sep"])
-    p.add_argument("--out", default=str(RESULTS / "new_poolers.json"))
+    p.add_argument("--out", default=str(RESULTS / "mixed_peers.json"))
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     device = torch.device(args.device)
@@ -248,7 +248,7 @@ def main(argv=None):
     import torch_geometric
 
     payload = dict(
-        benchmark="new_poolers", device=f"{device.type} ({platform.machine()}, {torch.get_num_threads()} thread, {os.cpu_count()} cpus)",
+        benchmark="mixed_peers", device=f"{device.type} ({platform.machine()}, {torch.get_num_threads()} thread, {os.cpu_count()} cpus)",
         versions=dict(torch=torch.__version__, torch_geometric=torch_geometric.__version__,
                       tgp=("tgp (torch_scatter stand-in)" if stand_in else "tgp") if tgp is not None else "not importable"),
         rounds=rounds, wall_s=time.time() - t_start,
