@@ -14,12 +14,10 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from poolkit.src.functional import normalize_pooled_adj, to_dense_inputs
+from poolkit.src.functional import EPS, normalize_pooled_adj, to_dense_inputs  # noqa: F401  (EPS: re-exported for poolkit.soft)
 
 __all__ = ['to_dense_inputs', 'normalize_pooled_adj']
 
-
-EPS = 1e-15
 
 
 # --------------------------------------------------------------------------- helpers

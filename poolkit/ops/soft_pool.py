@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 import torch.nn.functional as F
 
-from poolkit.src import DensePooler, PoolInput, SelectOutput, check_positive_int, dense_reduce
+from poolkit.src import DensePooler, PoolInput, SelectOutput, check_positive_int
 
 __all__ = ['LOSS_PARTS', 'DenseSoftPool']
 
@@ -113,9 +113,6 @@ class DenseSoftPool(DensePooler):
         if mask is not None:
             s = s * mask.unsqueeze(-1).to(s.dtype)
         return SelectOutput.from_dense(s, mask)
-
-    def reduce(self, x: Tensor, so: SelectOutput) -> Tensor:
-        return dense_reduce(x, so.s)  # padding rows of S are zero
 
     def losses(self, adj: Tensor, so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """The method's auxiliary losses (``adj_pool``: the raw ``Sᵀ A S``, to reuse it)."""
