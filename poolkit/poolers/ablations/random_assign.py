@@ -115,12 +115,13 @@ class RandomDiffPool(DensePooler):
             s = s * mask.unsqueeze(-1).to(s.dtype)
         return SelectOutput.from_dense(s, mask)
 
+    loss_fn = staticmethod(diffpool_losses)  # the losses of the pooler it replaces
+
     def losses(self, adj: Optional[Tensor], so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """The replaced pooler's losses, with ``with_losses`` and an adjacency; none otherwise."""
         if not self.with_losses or adj is None:
             return {}
-
-        return diffpool_losses(adj, so.s, so.mask)
+        return self.loss_fn(adj, so.s, so.mask)
 
     def extra_repr(self) -> str:
         return f"k={self.k}, distribution={self.distribution!r}, invariant={self.invariant}"
@@ -138,8 +139,4 @@ class RandomMinCut(RandomDiffPool):
 
     normalize_adj = True  # MinCutPool's connect
 
-    def losses(self, adj: Optional[Tensor], so: SelectOutput, adj_pool: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        if not self.with_losses or adj is None:
-            return {}
-
-        return mincut_losses(adj, so.s, so.mask)
+    loss_fn = staticmethod(mincut_losses)
