@@ -23,6 +23,10 @@ ifneq ($(wildcard $(SHARED)),)
 export POOLKIT_DATA ?= $(SHARED)
 endif
 export PYTHONHASHSEED := 0
+# make unit, make notebooks and the book build run this many test files / chapters at once,
+# each with one torch thread (two kernels on two cores with two threads each only thrash).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PARALLEL_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .PHONY: venv book test unit offline-data notebooks book-strict sync chromium browser-extra screenshot pdf live-browser-test gpu-check smoke-latest bench constraints clean
@@ -41,7 +45,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	touch $(STAMP)
 
 book: venv
-	$(PY) scripts/build_book.py
+	$(PY) scripts/build_book.py --jobs $(JOBS)
 	@echo "book written to _build/html/index.html"
 
 test: venv
@@ -55,8 +59,10 @@ test: venv
 	$(MAKE) gpu-check
 
 # The tgp agreement tests fail here, rather than skip, when tgp is missing.
+# A file's tests run in one worker (--dist loadfile): the Ray cluster tests of
+# test_executor.py never overlap.
 unit: venv
-	POOLKIT_REQUIRE_PEERS=1 $(PY) -m pytest tests -q -p no:cacheprovider
+	POOLKIT_REQUIRE_PEERS=1 $(PARALLEL_ENV) $(PY) -m pytest tests -q -p no:cacheprovider -n $(JOBS) --dist loadfile
 
 # Every data set of poolkit.data, loaded under `unshare -rn` with sockets blocked; the
 # PyG benchmark sets only when their raw folders are beside the checkout.
@@ -69,10 +75,10 @@ endif
 
 notebooks: venv
 	$(PY) scripts/sync_notebooks.py --check
-	$(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env notebooks
+	$(PARALLEL_ENV) $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env -n $(JOBS) --dist loadfile notebooks
 
 book-strict: venv
-	$(PY) scripts/build_book.py --strict
+	$(PY) scripts/build_book.py --strict --jobs $(JOBS)
 
 sync: venv
 	$(PY) scripts/sync_notebooks.py

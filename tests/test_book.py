@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import jupytext
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,3 +97,42 @@ def test_pages_load_maths_widgets_and_badge_from_the_book_itself():
     for md in CHAPTERS:
         nb = (ROOT / "notebooks" / f"{md.stem}.ipynb").read_text()
         assert sync_notebooks.REMOTE_BADGE.strip("()") in nb and "_static/colab-badge.svg" not in nb, md.stem
+
+
+def test_build_executes_every_toc_chapter_into_a_cache_the_build_matches(tmp_path):
+    """scripts/build_book.py executes each chapter once into the jupyter-cache and the book
+    build reads it from there: that only works if the notebook it executes is the one myst-nb
+    reads (the cache is keyed by the code cells and their metadata)."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    import build_book
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    listed = [ROOT / f"{c['file']}.md" for c in toc["chapters"]]
+    found = build_book.chapters()
+    assert found == listed and len(found) >= 9    # every chapter of the toc, in toc order; index.md is no notebook
+    cache = get_cache(str(tmp_path / "cache"))
+    for path in found[:3]:
+        nb = build_book.read_chapter(path)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code, path
+        code[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="ran\n")]
+        cache.cache_notebook_bundle(CacheBundleIn(nb, str(path)), check_validity=False, overwrite=True)
+        # what myst-nb builds from the same file (its Sphinx reader passes a parser config)
+        again = read_myst_markdown_notebook(path.read_text(), add_source_map=True, path=path)
+        _, merged = cache.merge_match_into_notebook(again)
+        assert [c for c in merged.cells if c.cell_type == "code"][0].outputs[0]["text"] == "ran\n"
+    edited = build_book.read_chapter(found[0])
+    edited.cells[[c.cell_type for c in edited.cells].index("code")].source += "\n# changed"
+    with pytest.raises(KeyError):                 # a changed cell is a miss: the build would execute it
+        cache.match_cache_notebook(edited)
+
+
+def test_book_cache_mode_and_parallel_jobs_are_wired():
+    cfg = (ROOT / "_config.yml").read_text()
+    assert "execute_notebooks: cache" in cfg
+    make = (ROOT / "Makefile").read_text()
+    assert "build_book.py --strict --jobs $(JOBS)" in make and "--dist loadfile notebooks" in make
