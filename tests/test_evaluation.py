@@ -288,3 +288,45 @@ def test_reduced_spectral_distance_compares_like_with_like_on_a_ring():
         ev.reduced_spectral_distance(a, s_keep, torch.zeros(3, 3))
     with pytest.raises(ValueError, match="adj must be"):
         ev.reduced_adjacency(a, torch.zeros(5, 2))
+
+
+@pytest.mark.parametrize("name", ["mincut", "topk"])
+def test_autoencoder_lens_trains_through_fit_as_its_written_loss(name):
+    """The lens trains with poolkit.train.fit; the weights it ends with are those of the loss
+    it states, ``MSE(x̃, x) + Σ pooler losses`` (unweighted), stepped by Adam by hand."""
+    import torch.nn.functional as F
+    from torch_geometric.data import Batch
+
+    from poolkit.data import point_clouds
+    from poolkit.evaluation import PoolAutoencoder, autoencoder_lenses
+
+    clouds = point_clouds(("ring", "grid"), size=20)
+    res = autoencoder_lenses(name, clouds, steps=6, k=4, ratio=0.5, seed=3, return_model=True)
+    torch.manual_seed(3)
+    data = Batch.from_data_list(list(clouds))
+    ref = PoolAutoencoder(name, data.x.size(1), 32, k=4, ratio=0.5, max_nodes=int(torch.bincount(data.batch).max()))
+    opt = torch.optim.Adam(ref.parameters(), lr=5e-3)
+    for _ in range(6):
+        opt.zero_grad()
+        rec, out = ref(data.x, data.edge_index, data.batch)
+        (F.mse_loss(rec, data.x) + out.loss).backward()
+        opt.step()
+    if name == "mincut":
+        assert res["out"].losses       # the pooler's losses took part
+    for p, q in zip(res["model"].parameters(), ref.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_one_training_loop():
+    """Every optimiser step in poolkit is taken in poolkit.train.fit."""
+    import ast
+    from pathlib import Path
+
+    root = Path(poolkit.__file__).parent
+    steps = []
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "step"
+                    and isinstance(node.func.value, ast.Name) and "opt" in node.func.value.id):
+                steps.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert steps and all(s.startswith("train.py:") for s in steps), steps

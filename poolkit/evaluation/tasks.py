@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from poolkit import src
 from poolkit.src import PoolingOutput
 from poolkit.evaluation.lenses import expressive_selection, reconstruction_error, reduce_residual, structure_distances
+from poolkit.train import fit
 
 
 # =========================================================================== building and running
@@ -105,6 +106,19 @@ class PairClassifier(nn.Module):
         return self.head(g).view(-1), out, h
 
 
+class _OnBatch(nn.Module):
+    """A lens model as :func:`poolkit.train.fit` trains it: ``forward(batch)`` gives the
+    prediction and the pooler's named losses (added unweighted to the lens's loss)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, data):
+        pred, out = self.model(data.x, data.edge_index, data.batch)[:2]
+        return pred, out.losses
+
+
 def _pair_margins(score: Tensor, y: Tensor, pair: Tensor) -> Tensor:
     """``z(second graph) − z(first graph)`` for every pair (``y`` says which is which)."""
     m = int(pair.max()) + 1
@@ -132,15 +146,9 @@ def pair_accuracy(pooler: str, graphs: Sequence, epochs: int = 100, lr: float = 
     data = Batch.from_data_list(list(graphs))
     max_nodes = int(torch.bincount(data.batch).max())
     model = PairClassifier(pooler, data.x.size(1), hidden, layers, k=k, ratio=ratio, max_nodes=max_nodes)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
     y, pair = data.y.view(-1), data.pair.view(-1)
-    model.train()
-    for _ in range(epochs):
-        opt.zero_grad()
-        score, out, _ = model(data.x, data.edge_index, data.batch)
-        loss = F.softplus(-_pair_margins(score, y, pair)).mean() + out.loss
-        loss.backward()
-        opt.step()
+    fit(_OnBatch(model), [data], epochs=epochs, lr=lr, progress=False, device=data.x.device,
+        loss_fn=lambda score, _: F.softplus(-_pair_margins(score, y, pair)).mean())
     model.eval()
     with torch.no_grad():
         score, out, h = model(data.x, data.edge_index, data.batch)
@@ -206,14 +214,8 @@ def autoencoder_lenses(pooler: str, graphs: Sequence, steps: int = 150, lr: floa
     data = Batch.from_data_list(list(graphs))
     max_nodes = int(torch.bincount(data.batch).max())
     model = PoolAutoencoder(pooler, data.x.size(1), hidden, k=k, ratio=ratio, max_nodes=max_nodes)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    for _ in range(steps):
-        opt.zero_grad()
-        rec, out = model(data.x, data.edge_index, data.batch)
-        loss = F.mse_loss(rec, data.x) + out.loss
-        loss.backward()
-        opt.step()
+    fit(_OnBatch(model), [data], epochs=steps, lr=lr, progress=False, device=data.x.device,
+        loss_fn=lambda rec, batch: F.mse_loss(rec, batch.x))
     model.eval()
     with torch.no_grad():
         rec, out = model(data.x, data.edge_index, data.batch)

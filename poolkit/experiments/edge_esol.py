@@ -185,7 +185,7 @@ def time_epochs(models: Sequence[str], train_set, make_model: Callable, task: st
     order rotated each round) so that every model meets the same machine load."""
     from torch_geometric.loader import DataLoader
 
-    from ..train import set_seed, task_loss
+    from ..train import fit, set_seed
 
     times: Dict[str, List[float]] = {m: [] for m in models}
     if rounds <= 0:
@@ -199,18 +199,12 @@ def time_epochs(models: Sequence[str], train_set, make_model: Callable, task: st
         order = list(models[r % len(models):]) + list(models[:r % len(models)])
         for m in order:
             net, opt = built[m]
-            net.train()
             torch.manual_seed(seed + r)
-            t0 = time.perf_counter()
-            for data in DataLoader(train_set, batch_size=batch_size, shuffle=True):
-                data = data.to(device)
-                opt.zero_grad(set_to_none=True)
-                pred, _ = net(data)
-                task_loss(pred, data.y, task).backward()
-                opt.step()
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            times[m].append(time.perf_counter() - t0)
+            # one epoch of the same loop the runs train with; fit's clock stops after the
+            # epoch's last step, whose losses it has read back (so CUDA has finished)
+            hist = fit(net, DataLoader(train_set, batch_size=batch_size, shuffle=True), epochs=1, task=task,
+                       optimizer=opt, progress=False, device=device)
+            times[m].append(float(hist["seconds"][0]))
     return times
 
 
