@@ -7,7 +7,8 @@ from torch_geometric.utils import to_dense_adj, to_dense_batch
 
 from poolkit.data import motif_dataset, sbm
 from poolkit.nn import GNN, DenseGNN, HierarchicalGNN, NodeClusterer, build_pooler, readout
-from poolkit.nn.gnn import _dense_to_sparse
+from poolkit.nn.gnn import sparse_input
+from poolkit.src import PoolingOutput, SelectOutput
 from poolkit.src import SelectOutput
 
 
@@ -27,8 +28,12 @@ def test_dense_to_sparse_roundtrip():
     b = Batch.from_data_list(_graphs())
     xd, mask = to_dense_batch(b.x, b.batch)
     adj = to_dense_adj(b.edge_index, b.batch)
-    x, ei, w, batch = _dense_to_sparse(xd, adj, mask)
+    adj_loops = adj + torch.diag_embed(mask.to(adj.dtype))   # self-loops are dropped on the way
+    eye = torch.eye(xd.size(1)).expand(xd.size(0), -1, -1) * mask.unsqueeze(-1)
+    out = PoolingOutput(x=torch.zeros_like(xd), so=SelectOutput.from_dense(eye, mask, mask), adj=adj_loops, mask=mask)
+    x, ei, w, batch = sparse_input(out, xd)
     assert torch.equal(x, b.x) and torch.equal(batch, b.batch)
+    assert bool((ei[0] != ei[1]).all())
     assert torch.equal(to_dense_adj(ei, batch, w), adj)
 
 

@@ -182,17 +182,18 @@ def build_pooler(spec, in_channels: int, **defaults):
     return get_pooler(name, **kw)
 
 
-def _dense_to_sparse(x: Tensor, adj: Tensor, mask: Optional[Tensor]):
-    """Dense padded batch → ``(x [N,F], edge_index, edge_weight, batch)``."""
-    b, n, _ = x.shape
-    m = torch.ones(b, n, dtype=torch.bool, device=x.device) if mask is None else mask.bool()
-    idx = torch.full((b, n), -1, dtype=torch.long, device=x.device)
-    idx[m] = torch.arange(int(m.sum()), device=x.device)
-    g, i, j = (adj * m.unsqueeze(-1) * m.unsqueeze(-2)).nonzero(as_tuple=True)
-    keep = i != j
-    g, i, j = g[keep], i[keep], j[keep]
-    ei = torch.stack([idx[g, i], idx[g, j]])
-    return x[m], ei, adj[g, i, j], torch.arange(b, device=x.device).repeat_interleave(m.sum(1))
+def sparse_input(out, x: Tensor):
+    """A dense pooled batch in PyG layout, the input of a sparse pooler that follows a dense
+    one: ``x [B, K, F]`` (the block's features on the supernodes of ``out``) as ``(x [N, F],
+    edge_index, edge_weight, batch)`` from :meth:`~poolkit.src.PoolingOutput.to_sparse`, with
+    the self-loops of ``adj`` dropped (the sparse convolutions add their own)."""
+    from dataclasses import replace
+
+    from torch_geometric.utils import remove_self_loops
+
+    s = replace(out, x=x).to_sparse()
+    edge_index, edge_weight = remove_self_loops(s.edge_index, s.edge_weight)
+    return s.x, edge_index, edge_weight, s.batch
 
 
 class HierarchicalGNN(nn.Module):
@@ -251,16 +252,21 @@ class HierarchicalGNN(nn.Module):
             if level == len(self.pools):
                 break
             pool = self.pools[level]
-            if getattr(pool, "is_dense", False):
-                out = pool(x, adj=adj, mask=mask) if x.dim() == 3 else pool(x, edge_index, batch=batch, edge_weight=ew)
-                x, adj = out.x, out.adj
-                mask = out.mask if out.mask is not None else torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+            if x.dim() == 3 and getattr(pool, "is_dense", False):      # dense batch, dense pooler
+                out = pool(x, adj=adj, mask=mask)
             else:
-                if x.dim() == 3:
-                    x, edge_index, ew, batch = _dense_to_sparse(x, adj, mask)
+                if x.dim() == 3:                                       # dense batch, sparse pooler
+                    x, edge_index, ew, batch = sparse_input(self.last_outputs[-1], x)
                 out = pool(x, edge_index, batch=batch, edge_weight=ew)
-                x, edge_index, ew = out.x, out.edge_index, out.edge_weight
-                batch = out.batch if out.batch is not None else torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+            # the layout the next block runs in (dense after a dense pooler)
+            if isinstance(self.blocks[level + 1], DenseGNN):
+                nxt = out.to_dense()
+                x, adj = nxt.x, nxt.adj
+                mask = nxt.mask if nxt.mask is not None else torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+            else:
+                nxt = out.to_sparse()
+                x, edge_index, ew = nxt.x, nxt.edge_index, nxt.edge_weight
+                batch = nxt.batch if nxt.batch is not None else torch.zeros(x.size(0), dtype=torch.long, device=x.device)
             self.last_outputs.append(out)
             for k, v in out.losses.items():
                 aux[k] = aux[k] + v if k in aux else v
