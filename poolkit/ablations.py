@@ -17,10 +17,14 @@ from poolkit.ops.smoothness import (  # noqa: F401
 )
 from poolkit.poolers.ablations.complement import (  # noqa: F401
     ComplementGraclus,
+    ComplementGraclusPool,
     _graclus,
     complement_graph,
 )
 from poolkit.poolers.ablations.memory import (  # noqa: F401
+    GMNDistancePool,
+    GMNPool,
+    GMNRandomPool,
     MemoryDistancePool,
     MemoryPool,
     MemoryRandomPool,
@@ -29,19 +33,26 @@ from poolkit.poolers.ablations.random_assign import (  # noqa: F401
     DISTRIBUTIONS,
     RandomDiffPool,
     RandomMinCut,
+    RandomMinCutPool,
     _generator,
     random_matrix,
 )
 
 __all__ = [
     'complement_graph',
-    'ComplementGraclus',
+    'ComplementGraclusPool',
     'RandomDiffPool',
+    'RandomMinCutPool',
+    'GMNPool',
+    'GMNDistancePool',
+    'GMNRandomPool',
+    'random_matrix',
+    'feature_variance',
+    'dirichlet_energy',
+    # the old names, kept for one release
+    'ComplementGraclus',
     'RandomMinCut',
     'MemoryPool',
     'MemoryDistancePool',
     'MemoryRandomPool',
-    'random_matrix',
-    'feature_variance',
-    'dirichlet_energy',
 ]

@@ -53,17 +53,20 @@ from poolkit.ops.spectral import (  # noqa: F401
     spectral_partition,
 )
 from poolkit.poolers.one_over_k.edge_contraction import (  # noqa: F401
+    EdgeContractionPool,
     EdgeContractionPooling,
     edge_contraction_cluster,
 )
 from poolkit.poolers.one_over_k.graclus import (  # noqa: F401
     Graclus,
+    GraclusPool,
     _graclus_levels,
     node_priority,
     graclus_cluster,
 )
 from poolkit.poolers.one_over_k.kmis import (  # noqa: F401
     KMIS,
+    KMISPool,
     kmis_select,
     power_graph,
 )
@@ -75,6 +78,7 @@ from poolkit.poolers.one_over_k.maxcut import (  # noqa: F401
 )
 from poolkit.poolers.one_over_k.ndp import (  # noqa: F401
     NDP,
+    NDPPool,
     _maxcut_side,
     kron_reduce_dense,
     kron_reduction,
@@ -102,16 +106,16 @@ __all__ = [
     'kron_reduce_dense',
     'kmis_select',
     'power_graph',
-    'Graclus',
-    'NDP',
-    'KMIS',
+    'GraclusPool',
+    'NDPPool',
+    'KMISPool',
     'PyramidData',
     'Precoarsen',
     'pyramid_level',
     'PyramidGNN',
     'pyramid_figure',
     'edge_contraction_cluster',
-    'EdgeContractionPooling',
+    'EdgeContractionPool',
     'maxcut_loss',
     'nearest_kept_assignment',
     'MaxCutPool',
@@ -121,6 +125,11 @@ __all__ = [
     'structural_entropy',
     'structural_entropy_partition',
     'SEPPool',
+    # the old names, kept for one release
+    'Graclus',
+    'NDP',
+    'KMIS',
+    'EdgeContractionPooling',
 ]
 
 # the old private names of helpers that are public now

@@ -10,12 +10,12 @@ from torch_geometric.utils import to_dense_adj
 
 import poolkit
 from poolkit.ablations import (
-    ComplementGraclus,
-    MemoryDistancePool,
-    MemoryPool,
-    MemoryRandomPool,
+    ComplementGraclusPool,
+    GMNDistancePool,
+    GMNPool,
+    GMNRandomPool,
     RandomDiffPool,
-    RandomMinCut,
+    RandomMinCutPool,
     complement_graph,
     dirichlet_energy,
     feature_variance,
@@ -106,7 +106,7 @@ def _clusters(so):
 def test_complement_graclus_groups_non_neighbours_and_uses_original_edges(complement):
     ei, batch, n = _nx_batch(GRAPHS)
     x = torch.randn(n, 3)
-    out = ComplementGraclus(complement=complement)(x, ei, batch)
+    out = ComplementGraclusPool(complement=complement)(x, ei, batch)
     edges = _edge_set(ei)
     cl = _clusters(out.so)
     assert sorted(v for c in cl.values() for v in c) == list(range(n))  # a partition
@@ -131,14 +131,14 @@ def test_complement_graclus_groups_non_neighbours_and_uses_original_edges(comple
 def test_complement_graclus_pairs_most_nodes_of_a_sparse_graph():
     # On a path the complement is dense, so nearly every node finds a partner.
     ei, batch, n = _nx_batch([nx.path_graph(10)])
-    out = ComplementGraclus()(torch.randn(n, 2), ei, batch)
+    out = ComplementGraclusPool()(torch.randn(n, 2), ei, batch)
     assert out.so.num_clusters == 5
 
 
 def test_complement_graclus_batch_equals_one_by_one():
     ei, batch, n = _nx_batch(GRAPHS)
     x = torch.randn(n, 4)
-    pool = ComplementGraclus()
+    pool = ComplementGraclusPool()
     out = pool(x, ei, batch)
     off, xs = 0, []
     for G in GRAPHS:
@@ -150,7 +150,7 @@ def test_complement_graclus_batch_equals_one_by_one():
 
 def test_complement_graclus_edgeless_and_one_node_graphs_have_no_nan():
     ei, batch, n = _nx_batch([nx.empty_graph(5), nx.empty_graph(1)])
-    out = ComplementGraclus()(torch.randn(n, 2), ei, batch)
+    out = ComplementGraclusPool()(torch.randn(n, 2), ei, batch)
     assert torch.isfinite(out.x).all() and out.edge_index.size(1) == 0
     assert out.so.num_clusters == 4  # 2 pairs + 1 single in the 5-node graph, 1 single node
 
@@ -172,9 +172,9 @@ def test_complement_graclus_per_pass_order_changes_clusters_and_repeats_under_a_
     ei, batch, n = _nx_batch([nx.cycle_graph(12)])
     x = torch.randn(n, 2)
     clusters = lambda pool: tuple(pool.select(x, ei, batch).cluster_index.tolist())
-    fixed = ComplementGraclus(complement=complement)
+    fixed = ComplementGraclusPool(complement=complement)
     assert len({clusters(fixed) for _ in range(5)}) == 1 and fixed.is_precomputable
-    shuffled = ComplementGraclus(complement=complement, seed="per_pass")
+    shuffled = ComplementGraclusPool(complement=complement, seed="per_pass")
     assert not shuffled.is_precomputable and "per_pass" in repr(shuffled)
     torch.manual_seed(0)
     first = [clusters(shuffled) for _ in range(8)]
@@ -190,7 +190,7 @@ def test_complement_graclus_per_pass_order_changes_clusters_and_repeats_under_a_
 @pytest.mark.parametrize("seed", ["each", 1.5, True])
 def test_complement_graclus_rejects_a_bad_seed(seed):
     with pytest.raises(ValueError, match="seed must be"):
-        ComplementGraclus(seed=seed)
+        ComplementGraclusPool(seed=seed)
 
 
 # --------------------------------------------------------------------------- random assignments
@@ -200,7 +200,7 @@ def _dense_batch_data(seed=0):
     return torch.randn(n, 5, generator=g), ei, batch
 
 
-@pytest.mark.parametrize("cls", [RandomDiffPool, RandomMinCut])
+@pytest.mark.parametrize("cls", [RandomDiffPool, RandomMinCutPool])
 @pytest.mark.parametrize("distribution", ["uniform", "normal", "bernoulli"])
 def test_random_assignment_is_fixed_softmaxed_and_gets_no_gradient(cls, distribution):
     x, ei, batch = _dense_batch_data()
@@ -252,7 +252,7 @@ def test_random_diffpool_reduce_and_connect_are_diffpools():
 
 def test_random_mincut_connect_is_mincuts():
     x, ei, batch = _dense_batch_data()
-    out = RandomMinCut(k=3, max_nodes=10, seed=1, with_losses=True)(x, ei, batch)
+    out = RandomMinCutPool(k=3, max_nodes=10, seed=1, with_losses=True)(x, ei, batch)
     s = out.so.s
     adj = to_dense_adj(ei, batch, max_num_nodes=s.size(1))
     assert torch.allclose(out.adj, normalize_pooled_adj(s.transpose(1, 2) @ adj @ s), atol=1e-6)
@@ -342,7 +342,7 @@ def test_random_diffpool_bad_input():
 def test_memory_pool_matches_pyg_mempooling():
     torch.manual_seed(0)
     x, ei, batch = _dense_batch_data()
-    ours = MemoryPool(5, 3, k=4, heads=2, tau=1.0)
+    ours = GMNPool(5, 3, k=4, heads=2, tau=1.0)
     ref = MemPooling(5, 3, heads=2, num_clusters=4, tau=1.0)
     with torch.no_grad():
         ref.k.copy_(ours.keys)
@@ -363,18 +363,18 @@ def test_memory_pool_matches_pyg_mempooling():
 def test_memory_kl_is_zero_for_uniform_assignments():
     # Remark 2 of the paper: identical keys give uniform S, a perfect minimiser of the KL.
     x, ei, batch = _dense_batch_data()
-    pool = MemoryPool(5, 3, k=4, heads=1)
+    pool = GMNPool(5, 3, k=4, heads=1)
     with torch.no_grad():
         pool.keys.copy_(pool.keys[:, :1].expand_as(pool.keys))
     out = pool(x, ei, batch)
     assert torch.allclose(out.so.s[out.so.mask], torch.full((int(out.so.mask.sum()), 4), 0.25), atol=1e-6)
     assert float(out.losses["kl"].detach()) < 1e-6
-    sharp = MemoryPool(5, 3, k=4, heads=1)(x * 10, ei, batch).losses["kl"].detach()
+    sharp = GMNPool(5, 3, k=4, heads=1)(x * 10, ei, batch).losses["kl"].detach()
     assert float(sharp) > 0
 
 
 def test_memory_distance_variant_prefers_far_keys_and_fixed_keys():
-    pool = MemoryDistancePool(2, 2, k=2, heads=1, seed=0)
+    pool = GMNDistancePool(2, 2, k=2, heads=1, seed=0)
     assert "keys" in dict(pool.named_buffers()) and "keys" not in dict(pool.named_parameters())
     with torch.no_grad():
         pool.keys.copy_(torch.tensor([[[0.0, 0.0], [1.0, 0.0]]]))
@@ -384,7 +384,7 @@ def test_memory_distance_variant_prefers_far_keys_and_fixed_keys():
     assert pool(x, adj=torch.zeros(1, 1, 1)).losses == {}
 
 
-@pytest.mark.parametrize("cls", [MemoryPool, MemoryDistancePool])
+@pytest.mark.parametrize("cls", [GMNPool, GMNDistancePool])
 def test_memory_kernel_and_distance_are_permutation_invariant(cls):
     x, ei, xp, eip = _permute_one_graph()
     pool = cls(4, 3, k=3, heads=2, seed=0)
@@ -393,23 +393,23 @@ def test_memory_kernel_and_distance_are_permutation_invariant(cls):
 
 def test_memory_random_variant_is_fixed_and_not_invariant():
     x, ei, xp, eip = _permute_one_graph()
-    pool = MemoryRandomPool(4, 3, k=3, heads=2, max_nodes=7, seed=0)
+    pool = GMNRandomPool(4, 3, k=3, heads=2, max_nodes=7, seed=0)
     assert "noise" in dict(pool.named_buffers())
     assert torch.equal(pool(x, ei).so.s, pool(x, ei).so.s)
     assert not torch.allclose(pool(x, ei).x, pool(xp, eip).x, atol=1e-4)
     with pytest.raises(ValueError, match="max_nodes"):
-        MemoryRandomPool(4, 3, k=3, max_nodes=None)
+        GMNRandomPool(4, 3, k=3, max_nodes=None)
     with pytest.raises(ValueError, match="max_nodes"):
-        MemoryRandomPool(4, 3, k=3, max_nodes=3)(x, ei)
+        GMNRandomPool(4, 3, k=3, max_nodes=3)(x, ei)
 
 
 def test_memory_bad_arguments():
     with pytest.raises(ValueError, match="tau"):
-        MemoryPool(4, 3, k=2, tau=0)
+        GMNPool(4, 3, k=2, tau=0)
     with pytest.raises(ValueError, match="heads"):
-        MemoryPool(4, 3, k=2, heads=0)
+        GMNPool(4, 3, k=2, heads=0)
     with pytest.raises(ValueError, match="in_channels"):
-        MemoryPool(4, 3, k=2)(torch.randn(3, 5), torch.tensor([[0], [1]]))
+        GMNPool(4, 3, k=2)(torch.randn(3, 5), torch.tensor([[0], [1]]))
 
 
 def test_all_ablation_poolers_registered():

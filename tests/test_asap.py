@@ -6,7 +6,7 @@ from torch_geometric.utils import add_remaining_self_loops
 
 import poolkit
 from poolkit import src
-from poolkit.score import ASAPooling
+from poolkit.score import ASAPool
 
 from test_score import assert_pooled_like_pyg, random_batch
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Sparse")  # beta sparse tensors 
 
 def _pair(f=5, ratio=0.5, sign=1.0):
     torch.manual_seed(0)
-    ours = ASAPooling(f, ratio=ratio)
+    ours = ASAPool(f, ratio=ratio)
     ref = PygASAP(f, ratio=ratio)
     ref.lin.load_state_dict(ours.lin.state_dict())
     ref.att.load_state_dict(ours.att.state_dict())
@@ -31,8 +31,8 @@ def _dense(ei, ew, k):
 
 def test_registered_with_flags():
     info = {d["name"]: d for d in poolkit.pooler_info()}["asap"]
-    assert info["class"] == "ASAPooling" and info["trainable"] and not info["dense"] and not info["aux_loss"]
-    assert isinstance(src.example_pooler("asap", in_channels=3), ASAPooling)
+    assert info["class"] == "ASAPool" and info["trainable"] and not info["dense"] and not info["aux_loss"]
+    assert isinstance(src.example_pooler("asap", in_channels=3), ASAPool)
 
 
 @pytest.mark.parametrize("ratio", [0.3, 0.5, 0.8])
@@ -62,7 +62,7 @@ def test_pyg_with_a_negative_sign_keeps_the_least_fit_clusters():
 
 def test_select_reduce_connect_equal_the_matrix_formulas():
     torch.manual_seed(1)
-    pool = ASAPooling(4, ratio=0.5)
+    pool = ASAPool(4, ratio=0.5)
     x, ei, _, _ = random_batch([10], f=4, p=0.35)
     out = pool(x, ei)
     s = out.so.assignment(0)  # [N, k]
@@ -81,7 +81,7 @@ def test_select_reduce_connect_equal_the_matrix_formulas():
 
 def test_batch_equals_graphs_one_by_one():
     torch.manual_seed(2)
-    pool = ASAPooling(5, ratio=0.5)
+    pool = ASAPool(5, ratio=0.5)
     sizes = [6, 10, 8]
     x, ei, batch, _ = random_batch(sizes, f=5)
     out = pool(x, ei, batch=batch)
@@ -101,7 +101,7 @@ def test_batch_equals_graphs_one_by_one():
 
 
 def test_edgeless_and_one_node_graphs_are_finite():
-    pool = ASAPooling(3, k=2)
+    pool = ASAPool(3, k=2)
     x = torch.randn(4, 3, requires_grad=True)
     out = pool(x, torch.empty(2, 0, dtype=torch.long), batch=torch.tensor([0, 0, 1, 2]))
     assert out.x.shape == (4, 3) and torch.isfinite(out.x).all() and out.edge_index.size(1) == 0
@@ -111,20 +111,20 @@ def test_edgeless_and_one_node_graphs_are_finite():
 
 def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="ratio"):
-        ASAPooling(3, ratio=1.5)
+        ASAPool(3, ratio=1.5)
     with pytest.raises(ValueError, match="either ratio or k"):
-        ASAPooling(3, ratio=0.5, k=2)
+        ASAPool(3, ratio=0.5, k=2)
     with pytest.raises(ValueError, match="dropout"):
-        ASAPooling(3, dropout=1.0)
+        ASAPool(3, dropout=1.0)
     with pytest.raises(ValueError, match="in_channels"):
-        ASAPooling(3)(torch.randn(4, 2), torch.tensor([[0, 1], [1, 0]]))
+        ASAPool(3)(torch.randn(4, 2), torch.tensor([[0, 1], [1, 0]]))
     with pytest.raises(ValueError, match="edge_index"):
-        ASAPooling(3)(torch.randn(4, 3), torch.tensor([[0, 9], [1, 0]]))
+        ASAPool(3)(torch.randn(4, 3), torch.tensor([[0, 9], [1, 0]]))
 
 
 def test_gradient_through_the_pooled_edge_weights_equals_the_dense_formula():
     torch.manual_seed(5)
-    pool = ASAPooling(4, ratio=0.5)
+    pool = ASAPool(4, ratio=0.5)
     x, ei, _, _ = random_batch([10], f=4, p=0.35)
     out = pool(x, ei)
     (out.edge_weight ** 2).sum().backward()

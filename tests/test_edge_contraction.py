@@ -6,7 +6,7 @@ from torch_geometric.utils import to_undirected
 
 import poolkit
 from poolkit import src
-from poolkit.one_over_k import EdgeContractionPooling, edge_contraction_cluster
+from poolkit.one_over_k import EdgeContractionPool, edge_contraction_cluster
 
 from test_score import random_batch
 
@@ -33,8 +33,8 @@ def pairs_of(cluster):
 
 def test_registered_with_flags():
     info = {d["name"]: d for d in poolkit.pooler_info()}["edge_contraction"]
-    assert info["class"] == "EdgeContractionPooling" and info["trainable"] and not info["dense"]
-    assert isinstance(src.example_pooler("edge_contraction", in_channels=3), EdgeContractionPooling)
+    assert info["class"] == "EdgeContractionPool" and info["trainable"] and not info["dense"]
+    assert isinstance(src.example_pooler("edge_contraction", in_channels=3), EdgeContractionPool)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -65,7 +65,7 @@ def test_a_path_with_increasing_scores_needs_many_rounds_and_is_still_exact():
 
 def _pair(f=5, **kw):
     torch.manual_seed(0)
-    ours = EdgeContractionPooling(f, **kw)
+    ours = EdgeContractionPool(f, **kw)
     ref = EdgePooling(f, **({} if not kw else {"edge_score_method": getattr(
         EdgePooling, f"compute_edge_score_{kw['edge_score']}")}))
     ref.lin.load_state_dict(ours.lin.state_dict())
@@ -102,7 +102,7 @@ def test_matches_pyg_edge_pooling(kw):
 
 def test_reduce_and_connect_equal_the_matrix_formulas():
     torch.manual_seed(3)
-    pool = EdgeContractionPooling(4)
+    pool = EdgeContractionPool(4)
     x, ei, _, _ = random_batch([11], f=4, p=0.4)
     ew = torch.rand(ei.size(1))
     out = pool(x, ei, edge_weight=ew)
@@ -121,7 +121,7 @@ def test_reduce_and_connect_equal_the_matrix_formulas():
 
 def test_batch_equals_graphs_one_by_one():
     torch.manual_seed(4)
-    pool = EdgeContractionPooling(5)
+    pool = EdgeContractionPool(5)
     sizes = [7, 12, 5]
     x, ei, batch, _ = random_batch(sizes, f=5)
     out = pool(x, ei, batch=batch)
@@ -135,7 +135,7 @@ def test_batch_equals_graphs_one_by_one():
 
 
 def test_self_loops_are_ignored_and_edgeless_graphs_keep_every_node():
-    pool = EdgeContractionPooling(3)
+    pool = EdgeContractionPool(3)
     x = torch.randn(4, 3)
     out = pool(x, torch.empty(2, 0, dtype=torch.long))
     assert torch.allclose(out.x, x) and out.edge_index.size(1) == 0
@@ -146,10 +146,10 @@ def test_self_loops_are_ignored_and_edgeless_graphs_keep_every_node():
 
 def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="edge_score"):
-        EdgeContractionPooling(3, edge_score="relu")
+        EdgeContractionPool(3, edge_score="relu")
     with pytest.raises(ValueError, match="dropout"):
-        EdgeContractionPooling(3, dropout=-0.1)
+        EdgeContractionPool(3, dropout=-0.1)
     with pytest.raises(ValueError, match="in_channels"):
-        EdgeContractionPooling(3)(torch.randn(4, 2), torch.tensor([[0, 1], [1, 0]]))
+        EdgeContractionPool(3)(torch.randn(4, 2), torch.tensor([[0, 1], [1, 0]]))
     with pytest.raises(ValueError, match="edge_index"):
-        EdgeContractionPooling(3)(torch.randn(4, 3), torch.tensor([[0, 9], [1, 0]]))
+        EdgeContractionPool(3)(torch.randn(4, 3), torch.tensor([[0, 9], [1, 0]]))

@@ -11,9 +11,9 @@ from torch_geometric.utils import from_networkx
 
 import poolkit
 from poolkit.one_over_k import (
-    KMIS,
-    NDP,
-    Graclus,
+    GraclusPool,
+    KMISPool,
+    NDPPool,
     Precoarsen,
     PyramidData,
     graclus_cluster,
@@ -198,17 +198,17 @@ def test_graclus_rejects_bad_input():
     with pytest.raises(ValueError, match="different graphs"):
         graclus_cluster(ei, 2, batch=torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="levels"):
-        Graclus(levels=0)
+        GraclusPool(levels=0)
 
 
 def test_graclus_pooler_halves_and_levels_compose():
     g = relabel(nx.grid_2d_graph(8, 8))
     ei, x = nx_edges(g), torch.randn(64, 3)
-    one = Graclus()(x, ei)
+    one = GraclusPool()(x, ei)
     assert 32 <= one.x.size(0) < 64
     torch.testing.assert_close(one.x.sum(0), x.sum(0))  # Sᵀ X keeps the total
-    two = Graclus(levels=2)(x, ei)
-    again = Graclus()(one.x, one.edge_index, edge_weight=one.edge_weight)
+    two = GraclusPool(levels=2)(x, ei)
+    again = GraclusPool()(one.x, one.edge_index, edge_weight=one.edge_weight)
     assert two.x.size(0) == again.x.size(0)
     torch.testing.assert_close(two.x, again.x)
     assert not (two.edge_index[0] == two.edge_index[1]).any()
@@ -320,7 +320,7 @@ def test_ndp_batch_equals_one_by_one_and_pooler_output():
     gs = [GRAPHS[0], GRAPHS[5], nx.empty_graph(1), GRAPHS[3]]
     data = [Data(x=torch.randn(g.number_of_nodes(), 2), edge_index=nx_edges(g)) for g in gs]
     b = Batch.from_data_list(data)
-    out = NDP()(b.x, b.edge_index, b.batch)
+    out = NDPPool()(b.x, b.edge_index, b.batch)
     xs, n_off = [], 0
     for i, d in enumerate(data):
         kept, ei, ew = ndp_partition(d.edge_index, d.num_nodes)
@@ -379,9 +379,9 @@ def test_kmis_edge_cases_and_ranking_by_score():
     with pytest.raises(ValueError, match="score"):
         kmis_select(star, 6, ranking="score")
     with pytest.raises(ValueError, match="ranking"):
-        KMIS(ranking="best")
+        KMISPool(ranking="best")
     with pytest.raises(ValueError, match="reduce_op"):
-        KMIS(reduce_op="median")
+        KMISPool(reduce_op="median")
 
 
 def test_kmis_permutation_equivariant_with_distinct_scores():
@@ -401,15 +401,15 @@ def test_kmis_permutation_equivariant_with_distinct_scores():
 def test_kmis_pooler_reduce_and_connect():
     g = relabel(nx.grid_2d_graph(5, 5))
     ei, x = nx_edges(g), torch.randn(25, 4, requires_grad=True)
-    out = KMIS(k=1)(x, ei)
+    out = KMISPool(k=1)(x, ei)
     so = out.so
     for op in ("sum", "mean", "max"):
-        got = KMIS(k=1, reduce_op=op)(x, ei).x
+        got = KMISPool(k=1, reduce_op=op)(x, ei).x
         for c in range(so.num_clusters):
             members = x[so.node_index[so.cluster_index == c]]
             ref = {"sum": members.sum(0), "mean": members.mean(0), "max": members.max(0).values}[op]
             torch.testing.assert_close(got[c], ref)
-    kept = KMIS(k=1, reduce_op="keep")(x, ei)
+    kept = KMISPool(k=1, reduce_op="keep")(x, ei)
     torch.testing.assert_close(kept.x, x[so.kept])
     # connect: A' = Sᵀ A S without self-loops, compared with dense algebra
     A = torch.zeros(25, 25)
@@ -427,7 +427,7 @@ def test_kmis_pooler_reduce_and_connect():
 
 # --------------------------------------------------------------------------- registry / common
 def test_registry_flags_and_no_nan_on_degenerate_graphs():
-    for name, cls in [("graclus", Graclus), ("ndp", NDP), ("kmis", KMIS)]:
+    for name, cls in [("graclus", GraclusPool), ("ndp", NDPPool), ("kmis", KMISPool)]:
         assert name in poolkit.list_poolers()
         p = poolkit.get_pooler(name)
         assert isinstance(p, cls) and p.is_precomputable and not p.is_trainable and not p.is_dense
@@ -541,7 +541,7 @@ def test_max_reduce_over_2x2_blocks_is_2x2_max_pooling_and_graclus_max_is_a_clus
     torch.testing.assert_close(pooled, torch.nn.functional.max_pool2d(img, 2))
     g = relabel(nx.grid_2d_graph(8, 8))
     x = img.reshape(64, 1)
-    out = Graclus(levels=2, reduce_op="max")(x, nx_edges(g))
+    out = GraclusPool(levels=2, reduce_op="max")(x, nx_edges(g))
     sizes = torch.bincount(out.so.cluster_index)
     assert int(sizes.max()) <= 4 and out.x.size(0) < 64 / 2
     for k in range(out.x.size(0)):
@@ -553,7 +553,7 @@ def test_precoarsen_matches_the_pooler_and_rejects_bad_method():
     g = relabel(nx.grid_2d_graph(6, 6))
     x = torch.randn(36, 2)
     d = Precoarsen("graclus", levels=1)(Data(x=x, edge_index=nx_edges(g)))
-    out = Graclus()(x, nx_edges(g))
+    out = GraclusPool()(x, nx_edges(g))
     torch.testing.assert_close(reduce(x, pyramid_level(d, 1)["so"]), out.x)
     assert torch.equal(d.pool1_edge_index, out.edge_index)
     with pytest.raises(ValueError, match="method"):

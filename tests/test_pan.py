@@ -7,7 +7,7 @@ from torch_geometric.nn import PANPooling as PygPAN
 
 import poolkit
 from poolkit import src
-from poolkit.score import PANPooling, met_matrix
+from poolkit.score import PANPool, met_matrix
 from poolkit.peer_compat import MetAsSparseTensor
 
 from test_score import assert_pooled_like_pyg, random_batch
@@ -35,8 +35,8 @@ def _set_weights(pool, w):
 
 def test_registered_with_flags():
     info = {d["name"]: d for d in poolkit.pooler_info()}["pan"]
-    assert info["class"] == "PANPooling" and info["trainable"] and not info["dense"] and not info["aux_loss"]
-    assert isinstance(src.example_pooler("pan", in_channels=3), PANPooling)
+    assert info["class"] == "PANPool" and info["trainable"] and not info["dense"] and not info["aux_loss"]
+    assert isinstance(src.example_pooler("pan", in_channels=3), PANPool)
 
 
 # --------------------------------------------------------------------------- the MET matrix
@@ -89,7 +89,7 @@ def test_structural_score_alone_keeps_the_triangle():
     """With beta = (0, 1) and the weight on A^3, PANPool keeps exactly the triangle nodes of
     a tree-plus-triangle graph, whatever the features."""
     ei = _undirected([(0, 1), (1, 2), (2, 3), (1, 4), (4, 5), (5, 6), (6, 7), (7, 5), (3, 8)])
-    pool = PANPooling(4, k=3)
+    pool = PANPool(4, k=3)
     _set_weights(pool, [1e-6, 1e-6, 1e-6, 1.0])
     with torch.no_grad():
         pool.beta.copy_(torch.tensor([0.0, 1.0]))
@@ -98,7 +98,7 @@ def test_structural_score_alone_keeps_the_triangle():
 
 
 def test_isolated_nodes_and_edgeless_graphs_are_finite():
-    pool = PANPooling(3, ratio=0.5)
+    pool = PANPool(3, ratio=0.5)
     for ei, n in [(torch.empty(2, 0, dtype=torch.long), 4), (_undirected([(0, 1)]), 3)]:
         x = torch.randn(n, 3, requires_grad=True)
         out = pool(x, ei)
@@ -110,7 +110,7 @@ def test_isolated_nodes_and_edgeless_graphs_are_finite():
 def test_initial_weights_follow_pyg_and_the_authors():
     """p = 1, beta = (1/2, 1/2), and w_n = 2^-(n+1): the coefficients PyG's PANConv starts
     from (its weights 1/2, multiplied cumulatively)."""
-    pool = PANPooling(4, filter_size=3)
+    pool = PANPool(4, filter_size=3)
     assert torch.equal(pool.weight.data, torch.ones(4)) and torch.equal(pool.beta.data, torch.full((2,), 0.5))
     assert torch.allclose(pool.path_weights, torch.tensor([0.5, 0.25, 0.125, 0.0625]))
 
@@ -148,7 +148,7 @@ def test_met_equals_pygs_panconv_when_torch_sparse_is_installed():
 
 
 def _pair(f=5, ratio=0.5, sign=1.0, filter_size=2):
-    ours = PANPooling(f, ratio=ratio, filter_size=filter_size, structure="degree", met_norm="count")
+    ours = PANPool(f, ratio=ratio, filter_size=filter_size, structure="degree", met_norm="count")
     ref = PygPAN(f, ratio=ratio)
     with torch.no_grad():
         ref.select.weight.fill_(sign)
@@ -190,12 +190,12 @@ def test_pyg_with_a_negative_sign_keeps_the_lowest_scores():
 # --------------------------------------------------------------------------- options
 def test_precomputed_met_gives_the_same_pooling():
     x, ei, batch, _ = random_batch([8, 10], f=4)
-    pool = PANPooling(4, ratio=0.5, structure="degree")
+    pool = PANPool(4, ratio=0.5, structure="degree")
     out = pool(x, ei, batch=batch)
     met = (out.so.extra["met_index"], out.so.extra["met_value"].detach())
     again = pool(x, ei, batch=batch, met=met)
     assert torch.equal(out.so.kept, again.so.kept) and torch.allclose(out.x, again.x)
-    diag_pool = PANPooling(4, ratio=0.5)
+    diag_pool = PANPool(4, ratio=0.5)
     got = diag_pool(x, ei, batch=batch, met=met)
     on = met[0][0] == met[0][1]
     expected = torch.zeros(x.size(0)).index_add(0, met[0][0][on], met[1][on])
@@ -204,7 +204,7 @@ def test_precomputed_met_gives_the_same_pooling():
 
 def test_induced_pooled_graph_keeps_edges_and_features():
     x, ei, batch, ea = random_batch([9, 7], f=4, edge_dim=3)
-    pool = PANPooling(4, ratio=0.5, pooled_graph="induced")
+    pool = PANPool(4, ratio=0.5, pooled_graph="induced")
     out = pool(x, ei, batch=batch, edge_attr=ea)
     kept = out.so.kept
     a = _adjacency(ei, x.size(0))
@@ -215,7 +215,7 @@ def test_induced_pooled_graph_keeps_edges_and_features():
 
 def test_met_pooled_graph_links_kept_nodes_within_L_hops():
     ei = _undirected([(i, i + 1) for i in range(7)])     # a path of 8 nodes
-    pool = PANPooling(2, k=8, filter_size=2)
+    pool = PANPool(2, k=8, filter_size=2)
     out = pool(torch.randn(8, 2), ei)
     kept = out.so.kept.tolist()
     pairs = {(kept[i], kept[j]) for i, j in out.edge_index.t().tolist()}
@@ -224,7 +224,7 @@ def test_met_pooled_graph_links_kept_nodes_within_L_hops():
 
 def test_training_moves_the_path_weights():
     x, ei, batch, _ = random_batch([8, 10], f=4)
-    pool = PANPooling(4, ratio=0.5)
+    pool = PANPool(4, ratio=0.5)
     before = pool.energy.detach().clone()
     opt = torch.optim.SGD(pool.parameters(), lr=0.1)
     pool(x, ei, batch=batch).x.pow(2).sum().backward()
@@ -238,12 +238,12 @@ def test_training_moves_the_path_weights():
                                     dict(ratio=0.5, k=2)])
 def test_bad_arguments_raise(kwargs):
     with pytest.raises(ValueError):
-        PANPooling(4, **kwargs)
+        PANPool(4, **kwargs)
 
 
 def test_bad_inputs_raise():
     x, ei, _, ea = random_batch([6], f=4, edge_dim=2)
-    pool = PANPooling(4, ratio=0.5)
+    pool = PANPool(4, ratio=0.5)
     with pytest.raises(ValueError, match="edge features"):
         pool(x, ei, edge_attr=ea)
     with pytest.raises(ValueError, match="met must be"):

@@ -1,4 +1,4 @@
-"""Tests for poolkit/poolers/score/{topk,sag}.py: Top-K selection, TopKPooling and SAGPooling."""
+"""Tests for poolkit/poolers/score/{topk,sag}.py: Top-K selection, TopKPool and SAGPool."""
 import math
 
 import pytest
@@ -8,7 +8,7 @@ from torch_geometric.nn import SAGPooling as PygSAG
 from torch_geometric.nn import TopKPooling as PygTopK
 
 import poolkit
-from poolkit.score import SAGPooling, TopKPooling, induced_subgraph, num_kept, topk_select
+from poolkit.score import SAGPool, TopKPool, induced_subgraph, num_kept, topk_select
 
 
 @pytest.fixture(autouse=True)
@@ -128,7 +128,7 @@ def test_topk_select_bad_shapes():
 @pytest.mark.parametrize("ratio", [0.3, 0.5, 0.8])
 def test_topk_pooling_matches_pyg(ratio):
     x, ei, b, ea = random_batch([6, 11, 4, 17], f=5, seed=3, edge_dim=3)
-    ours = TopKPooling(5, ratio=ratio)
+    ours = TopKPool(5, ratio=ratio)
     ref = PygTopK(5, ratio=ratio)
     with torch.no_grad():
         ref.select.weight.copy_(ours.weight.view(1, -1))
@@ -144,7 +144,7 @@ def test_topk_pooling_matches_pyg(ratio):
 
 def test_topk_pooling_gradients_match_pyg():
     x, ei, b, _ = random_batch([8, 9, 12], f=4, seed=4)
-    ours, ref = TopKPooling(4, ratio=0.5), PygTopK(4, ratio=0.5)
+    ours, ref = TopKPool(4, ratio=0.5), PygTopK(4, ratio=0.5)
     with torch.no_grad():
         ref.select.weight.copy_(ours.weight.view(1, -1))
     ours(x, ei, batch=b).x.square().sum().backward()
@@ -153,7 +153,7 @@ def test_topk_pooling_gradients_match_pyg():
 
 
 def _sag_pair(sign, conv):
-    ours = SAGPooling(5, ratio=0.5, conv=conv)
+    ours = SAGPool(5, ratio=0.5, conv=conv)
     pyg_cls = {"graph": GraphConv, "gcn": GCNConv}[conv]
     ref = PygSAG(5, ratio=0.5, GNN=pyg_cls)
     ref.gnn.load_state_dict(ours.gnn.state_dict())
@@ -236,7 +236,7 @@ def test_batch_equals_graphs_one_by_one(name):
 def test_reduce_and_connect_equal_the_src_matrix_formulas():
     """X' = Sᵀ X and A' = A_{i,i} = Bᵀ A B with B the 0/1 version of S."""
     x, ei, _, _ = random_batch([10], f=3, seed=9)
-    pool = TopKPooling(3, ratio=0.5)
+    pool = TopKPool(3, ratio=0.5)
     out = pool(x, ei)
     s, _ = out.so.to_dense()
     s = s[0]
@@ -251,7 +251,7 @@ def test_reduce_and_connect_equal_the_src_matrix_formulas():
 
 def test_lift_scatters_back_and_zeros_dropped_nodes():
     x, ei, b, _ = random_batch([6, 9], f=3, seed=10)
-    pool = TopKPooling(3, ratio=0.5)
+    pool = TopKPool(3, ratio=0.5)
     out = pool(x, ei, batch=b)
     up = pool.lift(out.x, out.so)
     assert up.shape == x.shape
@@ -263,7 +263,7 @@ def test_lift_scatters_back_and_zeros_dropped_nodes():
 
 def test_ratio_one_keeps_the_graph():
     x, ei, _, _ = random_batch([9], f=3, seed=11)
-    pool = TopKPooling(3, ratio=1.0)
+    pool = TopKPool(3, ratio=1.0)
     out = pool(x, ei)
     assert out.x.size(0) == 9
     perm = out.so.kept
@@ -275,7 +275,7 @@ def test_ratio_one_keeps_the_graph():
 
 def test_graph_smaller_than_k_keeps_all_nodes():
     x, ei, b, _ = random_batch([2, 3, 10], f=3, seed=12)
-    out = TopKPooling(3, k=4)(x, ei, batch=b)
+    out = TopKPool(3, k=4)(x, ei, batch=b)
     assert torch.bincount(out.batch).tolist() == [2, 3, 4]
 
 
@@ -297,7 +297,7 @@ def test_isolated_nodes_and_edge_weights_carried_over():
     x = torch.randn(6, 3)
     ei = torch.tensor([[0, 1, 1, 2, 4], [1, 0, 2, 1, 4]])  # node 3 and 5 isolated, a self-loop on 4
     w = torch.arange(1.0, 6.0)
-    pool = SAGPooling(3, ratio=1.0, conv="graph")
+    pool = SAGPool(3, ratio=1.0, conv="graph")
     out = pool(x, ei, edge_weight=w)
     assert out.edge_index.size(1) == 5  # nothing dropped, self-loop kept
     assert sorted(out.edge_weight.tolist()) == sorted(w.tolist())
@@ -307,10 +307,10 @@ def test_isolated_nodes_and_edge_weights_carried_over():
 def test_gate_is_what_lets_gradients_reach_the_projection():
     x, ei, b, _ = random_batch([10, 10], f=4, seed=13)
     for gate in ["tanh", "sigmoid"]:
-        pool = TopKPooling(4, ratio=0.5, gate=gate)
+        pool = TopKPool(4, ratio=0.5, gate=gate)
         pool(x, ei, batch=b).x.sum().backward()
         assert pool.weight.grad.abs().sum() > 0
-    pool = TopKPooling(4, ratio=0.5, gate="none")
+    pool = TopKPool(4, ratio=0.5, gate="none")
     out = pool(x, ei, batch=b)
     assert torch.allclose(out.x, x[out.so.kept])
     assert not out.x.requires_grad or pool.weight.grad is None
@@ -318,7 +318,7 @@ def test_gate_is_what_lets_gradients_reach_the_projection():
 
 def test_sigmoid_gate_values():
     x, ei, _, _ = random_batch([8], f=3, seed=14)
-    pool = TopKPooling(3, ratio=0.5, gate="sigmoid")
+    pool = TopKPool(3, ratio=0.5, gate="sigmoid")
     out = pool(x, ei)
     y = out.so.extra["score"]
     assert torch.allclose(out.so.weight, torch.sigmoid(y[out.so.kept]))
@@ -327,7 +327,7 @@ def test_sigmoid_gate_values():
 
 def test_permutation_equivariance_of_the_selection():
     x, ei, _, _ = random_batch([12], f=3, seed=15)
-    pool = TopKPooling(3, ratio=0.5)
+    pool = TopKPool(3, ratio=0.5)
     perm = torch.randperm(12, generator=torch.Generator().manual_seed(0))
     inv = torch.empty_like(perm)
     inv[perm] = torch.arange(12)
@@ -340,7 +340,7 @@ def test_permutation_equivariance_of_the_selection():
 def test_gradcheck_topk_reduce():
     x, ei, _, _ = random_batch([7], f=3, seed=16)
     x = x.double().requires_grad_()
-    pool = TopKPooling(3, ratio=0.5).double()
+    pool = TopKPool(3, ratio=0.5).double()
     assert torch.autograd.gradcheck(lambda inp: pool(inp, ei).x, (x,))
 
 
@@ -365,11 +365,11 @@ def test_induced_subgraph_keeps_order_and_features():
 )
 def test_bad_constructor_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        TopKPooling(**kwargs)
+        TopKPool(**kwargs)
 
 
 def test_bad_inputs_name_the_argument():
-    pool = SAGPooling(3, ratio=0.5)
+    pool = SAGPool(3, ratio=0.5)
     with pytest.raises(ValueError, match="x has 4 features"):
         pool(torch.randn(5, 4), torch.tensor([[0], [1]]))
     with pytest.raises(ValueError, match="edge_index"):
@@ -377,7 +377,7 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="batch"):
         pool(torch.randn(5, 3), torch.tensor([[0], [1]]), batch=torch.tensor([1, 1, 0, 0, 0]))
     with pytest.raises(ValueError, match="conv"):
-        SAGPooling(3, conv="magic")
+        SAGPool(3, conv="magic")
 
 
 # --------------------------------------------------------------------------- selection_spread

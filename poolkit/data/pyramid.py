@@ -9,9 +9,9 @@ from typing import Dict, List, Tuple
 
 import torch
 
-from poolkit.poolers.one_over_k.graclus import Graclus
-from poolkit.poolers.one_over_k.kmis import KMIS
-from poolkit.poolers.one_over_k.ndp import NDP
+from poolkit.poolers.one_over_k.graclus import GraclusPool
+from poolkit.poolers.one_over_k.kmis import KMISPool
+from poolkit.poolers.one_over_k.ndp import NDPPool
 from poolkit.src import SelectOutput, check_positive_int
 
 __all__ = ['PyramidData', 'Precoarsen', 'pyramid_level']
@@ -75,7 +75,7 @@ class PyramidData(Data):
         return self.pool_sizes.size(-1) - 1
 
 
-_METHODS = {"graclus": Graclus, "ndp": NDP, "kmis": KMIS}
+_METHODS = {"graclus": GraclusPool, "ndp": NDPPool, "kmis": KMISPool}
 
 
 class Precoarsen(BaseTransform):

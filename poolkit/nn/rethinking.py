@@ -15,7 +15,7 @@ a global mean readout and an MLP with one hidden layer. ``pool`` picks the poole
 
 * ``None`` / ``"none"``: no hierarchical pooling, the global-pooling baseline
   ("is pooling overrated?": three convolutions, mean readout, MLP);
-* ``"graclus"`` / ``"complement"``: :class:`poolkit.ablations.ComplementGraclus` clustering
+* ``"graclus"`` / ``"complement"``: :class:`poolkit.poolers.ablations.ComplementGraclusPool` clustering
   the graph or its complement, max-pooling features, pooled edges from the original graph;
 * ``"diffpool"``, ``"mincut"`` (learned, :mod:`poolkit.soft`) and ``"random_diffpool"``,
   ``"random_mincut"`` (fixed random ``S``, :mod:`poolkit.ablations`): dense pooling to
@@ -43,7 +43,7 @@ from torch_geometric.utils import to_dense_batch
 
 from ..data.pyramid import PyramidData, pyramid_level
 from ..ops.smoothness import dirichlet_energy, feature_variance
-from ..poolers.ablations.complement import ComplementGraclus
+from ..poolers.ablations.complement import ComplementGraclusPool
 from ..src import check_positive_int, check_ratio, get_pooler
 from ..train import module_device
 
@@ -116,7 +116,7 @@ class RethinkingNet(nn.Module):
             last = bool(conv_after_last) if conv_after_last is not None else False
             for level in range(self.num_pools):
                 c = self.convs_after_pool if (level < self.num_pools - 1 or last) else 0
-                self.pools.append(ComplementGraclus(complement=(name == "complement"), **kw))
+                self.pools.append(ComplementGraclusPool(complement=(name == "complement"), **kw))
                 self.post.append(nn.ModuleList(GraphConv(self.hidden, self.hidden, aggr="add") for _ in range(c)))
         elif name in DENSE_POOLS:
             if max_nodes is None:
@@ -258,7 +258,7 @@ class PrecomputeClusters:
     def __init__(self, complement: bool, levels: int = 2):
         self.complement = bool(complement)
         self.levels = check_positive_int(levels, "levels")
-        self.pooler = ComplementGraclus(complement=self.complement)
+        self.pooler = ComplementGraclusPool(complement=self.complement)
 
     def __call__(self, data):
 

@@ -13,7 +13,7 @@ uses the original graph:
 
     X'_{kj} = \max_{i: S_{ik} = 1} Z_{ij}, \qquad A' = S^\top A S,\ A'_{kk} = 0 .
 
-``ComplementGraclus(complement=False)`` is the same pooler clustering the original graph
+``ComplementGraclusPool(complement=False)`` is the same pooler clustering the original graph
 (the paper's GRACLUS baseline), so the two differ in nothing but the graph clustered.
 
 **Random DiffPool / MinCut** (``random_diffpool``, ``random_mincut``). The learned

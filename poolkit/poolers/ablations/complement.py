@@ -18,7 +18,7 @@ from torch import Tensor
 from poolkit.poolers.one_over_k.graclus import graclus_cluster
 from poolkit.src import SparsePooler, SelectOutput, register, sparse_connect
 
-__all__ = ['complement_graph', 'ComplementGraclus']
+__all__ = ['complement_graph', 'ComplementGraclusPool', 'ComplementGraclus']
 
 
 # --------------------------------------------------------------------------- complement graph
@@ -72,7 +72,7 @@ def _graclus(edge_index, num_nodes, edge_weight=None, batch=None, seed=None) -> 
 
 
 @register("complement_graclus")
-class ComplementGraclus(SparsePooler):
+class ComplementGraclusPool(SparsePooler):
     r"""Graclus on the complement graph, max-pooling and connect on the original graph.
 
     Args:
@@ -128,3 +128,6 @@ class ComplementGraclus(SparsePooler):
 
     def extra_repr(self) -> str:
         return f"complement={self.complement}, binary_edges={self.binary_edges}, seed={self.seed!r}"
+
+
+ComplementGraclus = ComplementGraclusPool  # the old name, kept for one release

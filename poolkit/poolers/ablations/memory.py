@@ -18,12 +18,12 @@ from torch import Tensor
 from poolkit.poolers.ablations.random_assign import _generator
 from poolkit.src import DensePooler, SelectOutput, check_positive_int, dense_reduce, register
 
-__all__ = ['MemoryPool', 'MemoryDistancePool', 'MemoryRandomPool']
+__all__ = ['GMNPool', 'GMNDistancePool', 'GMNRandomPool', 'MemoryPool', 'MemoryDistancePool', 'MemoryRandomPool']
 
 
 # --------------------------------------------------------------------------- memory pooling
 @register("gmn")
-class MemoryPool(DensePooler):
+class GMNPool(DensePooler):
     r"""Graph memory network pooling layer (kernel variant, learned keys).
 
     Args:
@@ -104,7 +104,7 @@ class MemoryPool(DensePooler):
 
 
 @register("gmn_distance")
-class MemoryDistancePool(MemoryPool):
+class GMNDistancePool(GMNPool):
     r"""DISTANCE variant: ``S^{(h)}_{ik} ∝ ‖q_i − κ_k^{(h)}‖`` with fixed keys ``κ ~ U(0, 1)``."""
 
     is_trainable = True  # the head-mixing convolution and W are still learned
@@ -121,7 +121,7 @@ class MemoryDistancePool(MemoryPool):
 
 
 @register("gmn_random")
-class MemoryRandomPool(MemoryPool):
+class GMNRandomPool(GMNPool):
     r"""RANDOM variant: the head matrices are fixed ``U(0, 1)`` noise ``[H, max_nodes, K]``
     (row ``i`` used for the ``i``-th node of every graph, so not permutation invariant)."""
 
@@ -142,3 +142,7 @@ class MemoryRandomPool(MemoryPool):
             raise ValueError(f"a graph has {n} nodes but max_nodes={self.noise.size(1)}")
         r = self.noise[:, :n].to(x.dtype)
         return (r / r.sum(-1, keepdim=True)).unsqueeze(0).expand(b, -1, -1, -1)
+
+
+# the old names, kept for one release
+MemoryPool, MemoryDistancePool, MemoryRandomPool = GMNPool, GMNDistancePool, GMNRandomPool

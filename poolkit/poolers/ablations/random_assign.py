@@ -19,7 +19,7 @@ from poolkit.poolers.soft.diffpool import diffpool_losses
 from poolkit.poolers.soft.mincut import mincut_losses
 from poolkit.src import DensePooler, SelectOutput, check_positive_int, register
 
-__all__ = ['random_matrix', 'RandomDiffPool', 'RandomMinCut']
+__all__ = ['random_matrix', 'RandomDiffPool', 'RandomMinCutPool', 'RandomMinCut']
 
 
 DISTRIBUTIONS = ("uniform", "normal", "bernoulli")
@@ -128,7 +128,7 @@ class RandomDiffPool(DensePooler):
 
 
 @register("random_mincut")
-class RandomMinCut(RandomDiffPool):
+class RandomMinCutPool(RandomDiffPool):
     r"""MinCutPool with a fixed random assignment: ``S = softmax(S̃)``, ``X' = Sᵀ X`` and
     ``A' = D^{-1/2} (Sᵀ A S − diag) D^{-1/2}`` (MinCutPool's connect). The paper's
     ``N``-MINCUTPOOL uses ``distribution="normal"``, the default here."""
@@ -140,3 +140,6 @@ class RandomMinCut(RandomDiffPool):
     normalize_adj = True  # MinCutPool's connect
 
     loss_fn = staticmethod(mincut_losses)
+
+
+RandomMinCut = RandomMinCutPool  # the old name, kept for one release

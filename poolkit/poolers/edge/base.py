@@ -114,7 +114,7 @@ class EdgeFeaturePool(SparsePooler):
     """Bal et al.'s edge-feature pooling: Top-K with ``tanh`` gating plus edge contraction
     of the bond features (see :mod:`poolkit.poolers.edge`). Named for the edge features it
     pools, not to be confused with edge contraction pooling
-    (:class:`~poolkit.poolers.one_over_k.EdgeContractionPooling`, Diehl's EdgePool)."""
+    (:class:`~poolkit.poolers.one_over_k.EdgeContractionPool`, Diehl's EdgePool)."""
 
     is_trainable = True
 

@@ -18,7 +18,7 @@ from torch import Tensor
 from poolkit.ops.graph import _hard_connect
 from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register
 
-__all__ = ['edge_contraction_cluster', 'EdgeContractionPooling']
+__all__ = ['edge_contraction_cluster', 'EdgeContractionPool', 'EdgeContractionPooling']
 
 
 def edge_contraction_cluster(edge_index: Tensor, edge_score: Tensor, num_nodes: int) -> Tuple[Tensor, Tensor]:
@@ -65,7 +65,7 @@ def edge_contraction_cluster(edge_index: Tensor, edge_score: Tensor, num_nodes: 
 
 
 @register("edge_contraction")
-class EdgeContractionPooling(SparsePooler):
+class EdgeContractionPool(SparsePooler):
     r"""Edge contraction pooling (EdgePool; Diehl, "Edge Contraction Pooling for Graph Neural
     Networks", 2019; Diehl et al., "Towards Graph Pooling by Edge Contraction", 2019; see
     also Landolfi, "Revisiting Edge Pooling in Graph Neural Networks", ESANN 2022).
@@ -163,3 +163,6 @@ class EdgeContractionPooling(SparsePooler):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, in_channels={self.in_channels}, edge_score={self.edge_score!r}"
+
+
+EdgeContractionPooling = EdgeContractionPool  # the old name, kept for one release

@@ -21,7 +21,7 @@ from torch import Tensor
 from poolkit.ops.graph import _check_structure, _hard_connect, _undirected
 from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register
 
-__all__ = ['node_priority', 'graclus_cluster', 'Graclus']
+__all__ = ['node_priority', 'graclus_cluster', 'GraclusPool', 'Graclus']
 
 
 def node_priority(num_nodes: int, seed: Optional[int]) -> Tensor:
@@ -119,7 +119,7 @@ def _graclus_levels(edge_index, num_nodes, edge_weight, batch, seed, levels, mod
 
 
 @register("graclus")
-class Graclus(SparsePooler):
+class GraclusPool(SparsePooler):
     r"""Graclus pooling: merge matched pairs (about ``N / 2^levels`` supernodes).
 
     Args:
@@ -130,7 +130,7 @@ class Graclus(SparsePooler):
 
     Example::
 
-        >>> pool = Graclus()
+        >>> pool = GraclusPool()
         >>> out = pool(x, edge_index, batch)          # doctest: +SKIP
         >>> out.x.shape[0] <= x.shape[0]              # doctest: +SKIP
     """
@@ -154,3 +154,6 @@ class Graclus(SparsePooler):
 
     def extra_repr(self) -> str:
         return f"levels={self.levels}, reduce_op={self.reduce_op!r}, seed={self.seed}"
+
+
+Graclus = GraclusPool  # the old name, kept for one release

@@ -18,7 +18,7 @@ from poolkit.ops.graph import _check_structure, _hard_connect, _undirected
 from poolkit.poolers.one_over_k.graclus import node_priority
 from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register, sparse_reduce
 
-__all__ = ['kmis_select', 'power_graph', 'KMIS']
+__all__ = ['kmis_select', 'power_graph', 'KMISPool', 'KMIS']
 
 
 # --------------------------------------------------------------------------- k-MIS
@@ -117,7 +117,7 @@ def power_graph(edge_index: Tensor, num_nodes: int, k: int = 1) -> Tensor:
 
 
 @register("kmis")
-class KMIS(SparsePooler):
+class KMISPool(SparsePooler):
     r"""k-MIS pooling: supernodes are a maximal ``k``-independent set.
 
     Args:
@@ -157,3 +157,6 @@ class KMIS(SparsePooler):
 
     def extra_repr(self) -> str:
         return f"k={self.k}, reduce_op={self.reduce_op!r}, ranking={self.ranking!r}"
+
+
+KMIS = KMISPool  # the old name, kept for one release

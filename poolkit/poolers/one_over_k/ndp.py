@@ -21,7 +21,7 @@ from torch import Tensor
 from poolkit.ops.graph import _check_structure, _components, _split_graphs, _undirected
 from poolkit.src import SparsePooler, SelectOutput, register
 
-__all__ = ['kron_reduce_dense', 'ndp_partition', 'kron_reduction', 'NDP']
+__all__ = ['kron_reduce_dense', 'ndp_partition', 'kron_reduction', 'NDPPool', 'NDP']
 
 
 # --------------------------------------------------------------------------- NDP
@@ -159,7 +159,7 @@ def kron_reduction(
 
 
 @register("ndp")
-class NDP(SparsePooler):
+class NDPPool(SparsePooler):
     r"""Node Decimation Pooling: keep one side of a spectral MAXCUT, Kron-reduce the graph.
 
     Args:
@@ -184,8 +184,11 @@ class NDP(SparsePooler):
 
     def connect(self, edge_index, so, edge_weight=None):
         if "edge_index" not in so.extra:
-            raise ValueError("NDP.connect needs the SelectOutput returned by NDP.select")
+            raise ValueError("NDPPool.connect needs the SelectOutput returned by NDPPool.select")
         return so.extra["edge_index"], so.extra["edge_weight"]
 
     def extra_repr(self) -> str:
         return f"sparsify={self.sparsify}"
+
+
+NDP = NDPPool  # the old name, kept for one release

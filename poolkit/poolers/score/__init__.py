@@ -15,10 +15,10 @@ language of :mod:`poolkit.src`:
 
 Two scores are implemented:
 
-* :class:`TopKPooling` (``"topk"``; Gao and Ji, "Graph U-Nets", ICML 2019; Cangea et al.,
+* :class:`TopKPool` (``"topk"``; Gao and Ji, "Graph U-Nets", ICML 2019; Cangea et al.,
   "Towards Sparse Hierarchical Graph Classifiers", 2018): a learned projection
   ``y = X p / ‖p‖``.
-* :class:`SAGPooling` (``"sag"``; Lee, Lee and Kang, "Self-Attention Graph Pooling", ICML
+* :class:`SAGPool` (``"sag"``; Lee, Lee and Kang, "Self-Attention Graph Pooling", ICML
   2019): a one-channel graph convolution, ``y = GNN(X, A)``, so the score of a node also
   depends on its neighbours.
 

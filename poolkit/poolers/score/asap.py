@@ -22,11 +22,11 @@ from torch import Tensor
 from poolkit.poolers.score.topk import _check_ratio_or_k, topk_select
 from poolkit.src import SparsePooler, SelectOutput, check_positive_int, register
 
-__all__ = ['ASAPooling']
+__all__ = ['ASAPool', 'ASAPooling']
 
 
 @register("asap")
-class ASAPooling(SparsePooler):
+class ASAPool(SparsePooler):
     r"""ASAPool (Ranjan, Sanyal and Talukdar, "ASAP: Adaptive Structure Aware Pooling for
     Learning Hierarchical Graph Representations", AAAI 2020): score *clusters*, not nodes.
 
@@ -152,3 +152,6 @@ class ASAPooling(SparsePooler):
     def extra_repr(self) -> str:
         size = f"ratio={self.ratio}" if self.ratio is not None else f"k={self.k}"
         return f"name={self.name!r}, in_channels={self.in_channels}, {size}"
+
+
+ASAPooling = ASAPool  # the old name, kept for one release

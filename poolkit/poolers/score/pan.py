@@ -15,7 +15,7 @@ import math
 import torch
 from torch import Tensor
 
-from poolkit.poolers.score.topk import TopKPooling, induced_subgraph, topk_select
+from poolkit.poolers.score.topk import TopKPool, induced_subgraph, topk_select
 from poolkit.src import (
     SelectOutput,
     check_positive_int,
@@ -23,7 +23,7 @@ from poolkit.src import (
     sum_duplicate_pairs,
 )
 
-__all__ = ['met_matrix', 'PANPooling']
+__all__ = ['met_matrix', 'PANPool', 'PANPooling']
 
 
 _PAN_STRUCTURES = ("diag", "degree")
@@ -92,7 +92,7 @@ def met_matrix(edge_index: Tensor, num_nodes: int, path_weights: Tensor,
 
 
 @register("pan")
-class PANPooling(TopKPooling):
+class PANPool(TopKPool):
     r"""PANPool (Ma, Xuan, Wang, Li and Liò, "Path Integral Based Convolution and Pooling
     for Graph Neural Networks", NeurIPS 2020): Top-K on a score that adds the structure
     of the graph, read off the MET matrix :math:`M = \sum_{n=0}^{L} e^{-E(n)/T} A^n`
@@ -122,7 +122,7 @@ class PANPooling(TopKPooling):
         pooled_graph: ``"met"`` (PyG and tgp: the kept rows and columns of
             :math:`\tilde M`, with its self-loops; kept nodes up to ``L`` hops apart are
             linked) or ``"induced"`` (``A_{i,i}`` as in Top-K, edge features carried over).
-        gate: as in :class:`TopKPooling` (``"tanh"``, as PyG).
+        gate: as in :class:`TopKPool` (``"tanh"``, as PyG).
 
     Parameters, initialised as PyG and the authors: ``p = 1``, ``β = (½, ½)``, and the
     energies :math:`E(n)/T = (n+1)\ln 2`, so :math:`w_n = 2^{-(n+1)}`. The path weights
@@ -230,3 +230,6 @@ class PANPooling(TopKPooling):
             ei, ew = self.connect(g.edge_index, so)
             return ei, ew, None
         return super().pooled_edges(g, so, x_pool)
+
+
+PANPooling = PANPool  # the old name, kept for one release

@@ -13,10 +13,10 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from poolkit.poolers.score.topk import TopKPooling
+from poolkit.poolers.score.topk import TopKPool
 from poolkit.src import register
 
-__all__ = ['SAGPooling']
+__all__ = ['SAGPool', 'SAGPooling']
 
 
 def _make_conv(conv, in_channels: int, **kwargs) -> torch.nn.Module:
@@ -32,7 +32,7 @@ def _make_conv(conv, in_channels: int, **kwargs) -> torch.nn.Module:
 
 
 @register("sag")
-class SAGPooling(TopKPooling):
+class SAGPool(TopKPool):
     r"""Self-Attention Graph Pooling: the score is a one-channel graph convolution.
 
     .. math::
@@ -41,7 +41,7 @@ class SAGPooling(TopKPooling):
 
     Args:
         in_channels: number of node features ``F``.
-        ratio, k, gate: as in :class:`TopKPooling`.
+        ratio, k, gate: as in :class:`TopKPool`.
         conv: the scoring GNN: ``"gcn"`` (default, the paper's
             ``D̃^{-1/2} Ã D̃^{-1/2} X θ``), ``"graph"`` (PyG's default ``GraphConv``,
             ``θ_1 x_i + θ_2 Σ_j a_ji x_j``), or a PyG convolution class called as
@@ -82,3 +82,6 @@ class SAGPooling(TopKPooling):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", conv={type(self.gnn).__name__}"
+
+
+SAGPooling = SAGPool  # the old name, kept for one release

@@ -27,7 +27,7 @@ from poolkit.src import (
     register,
 )
 
-__all__ = ['num_kept', 'topk_select', 'induced_subgraph', 'selection_spread', 'TopKPooling']
+__all__ = ['num_kept', 'topk_select', 'induced_subgraph', 'selection_spread', 'TopKPool', 'TopKPooling']
 
 
 _GATES = ("tanh", "sigmoid", "none")
@@ -174,7 +174,7 @@ def selection_spread(edge_index: Tensor, num_nodes: int, kept: Tensor) -> dict:
 
 
 @register("topk")
-class TopKPooling(SparsePooler):
+class TopKPool(SparsePooler):
     r"""Top-K pooling (Graph U-Net): score ``y = X p / ‖p‖``, keep the top ``k`` per graph.
 
     .. math::
@@ -197,7 +197,7 @@ class TopKPooling(SparsePooler):
 
     Example::
 
-        >>> pool = TopKPooling(in_channels=8, ratio=0.5)
+        >>> pool = TopKPool(in_channels=8, ratio=0.5)
         >>> out = pool(x, edge_index, batch)              # doctest: +SKIP
         >>> out.so.kept, out.x, out.edge_index            # doctest: +SKIP
     """
@@ -281,3 +281,6 @@ class TopKPooling(SparsePooler):
     def extra_repr(self) -> str:
         size = f"ratio={self.ratio}" if self.ratio is not None else f"k={self.k}"
         return f"name={self.name!r}, in_channels={self.in_channels}, {size}, gate={self.gate!r}"
+
+
+TopKPooling = TopKPool  # the old name, kept for one release
