@@ -11,9 +11,11 @@ chapters, experiments, committed results and users' imports keep working:
 New code should import from those modules.
 """
 from poolkit.poolers.score.asap import (  # noqa: F401
+    ASAPool,
     ASAPooling,
 )
 from poolkit.poolers.score.pan import (  # noqa: F401
+    PANPool,
     PANPooling,
     _PAN_GRAPHS,
     _PAN_NORMS,
@@ -21,10 +23,12 @@ from poolkit.poolers.score.pan import (  # noqa: F401
     met_matrix,
 )
 from poolkit.poolers.score.sag import (  # noqa: F401
+    SAGPool,
     SAGPooling,
     _make_conv,
 )
 from poolkit.poolers.score.topk import (  # noqa: F401
+    TopKPool,
     TopKPooling,
     _GATES,
     _check_ratio_or_k,
@@ -39,9 +43,14 @@ __all__ = [
     'num_kept',
     'induced_subgraph',
     'selection_spread',
+    'TopKPool',
+    'SAGPool',
+    'ASAPool',
+    'met_matrix',
+    'PANPool',
+    # the old names, kept for one release
     'TopKPooling',
     'SAGPooling',
     'ASAPooling',
-    'met_matrix',
     'PANPooling',
 ]
