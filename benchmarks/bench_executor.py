@@ -16,13 +16,12 @@ Writes ``benchmarks/results/executor.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import time
 from pathlib import Path
 
 from poolkit.experiments.executor import run_tasks
+from timing import machine, write_results
 
 OUT = Path(__file__).resolve().parent / "results"
 POOLERS = ("nopool", "topk", "graclus", "kmis")
@@ -53,23 +52,22 @@ def main(argv=None) -> int:
         raise AssertionError("the two runs returned different numbers")
     task_s = {p: round(r1[p]["seconds"], 1) for p in POOLERS}
     n = len(POOLERS)
+    host = machine()
     res = {"tasks": list(POOLERS), "epochs_per_task": args.epochs, "task_seconds_1_worker": task_s,
-           "cores": os.cpu_count(), "load_before": load,
+           "cores": host["cpus"], "load_before": load,
            "wall_seconds": {"1 worker": round(w1, 2), "2 workers": round(w2, 2)},
            "tasks_per_hour": {"1 worker": round(3600 * n / w1, 1), "2 workers": round(3600 * n / w2, 1)},
            "speedup": round(w1 / w2, 3), "target": 1.8, "same_numbers": True,
-           "host": platform.platform(), "python": platform.python_version()}
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "executor.json").write_text(json.dumps(res, indent=1))
+           "host": host["platform"], "python": host["python"]}
     md = ["# Executor throughput, 1 and 2 workers", "",
           f"{n} grid tasks (NCI1, {', '.join(POOLERS)}; {args.epochs} epochs each, no early stop; "
-          f"{min(task_s.values()):.0f} to {max(task_s.values()):.0f} s each alone) on {os.cpu_count()} cores "
+          f"{min(task_s.values()):.0f} to {max(task_s.values()):.0f} s each alone) on {host['cpus']} cores "
           f"(load average {load:.2f} before the run).", "",
           "| workers | wall s | tasks / hour |", "|---|---|---|",
           f"| 1 (this process) | {w1:.1f} | {res['tasks_per_hour']['1 worker']} |",
           f"| 2 (embedded Ray, start included) | {w2:.1f} | {res['tasks_per_hour']['2 workers']} |", "",
           f"Speedup {w1 / w2:.2f} (target 1.8); both runs returned the same numbers (curves and test accuracies)."]
-    (OUT / "executor.md").write_text("\n".join(md) + "\n")
+    write_results(OUT / "executor", res, md, indent=1)
     print("\n".join(md))
     return 0
 

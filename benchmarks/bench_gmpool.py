@@ -39,19 +39,17 @@ load change on a shared machine hits every method alike.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
+import functools
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import poolkit  # noqa: E402
-from poolkit.gmpool import (eigh_sqrt, grouping_matrix, grouping_matrix_reference, psd_sqrt_newton_schulz,  # noqa: E402
-                            taylor_sqrt)
+import poolkit
+import timing
+from poolkit.gmpool import eigh_sqrt, grouping_matrix, grouping_matrix_reference, psd_sqrt_newton_schulz, taylor_sqrt
+from timing import machine, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -85,10 +83,8 @@ ROOTS = {
 }
 
 
-def step_time(fn, *args):
-    t = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t
+#: Seconds of one call ``fn(*args)``: wall time, this CPU-only benchmark's clock from the start.
+step_time = functools.partial(timing.step_time, now=time.perf_counter)
 
 
 def bench_roots(sizes, batch, repeats):
@@ -296,6 +292,7 @@ def main(argv=None):
     reps = 3 if args.quick else 7
     rounds = args.rounds or (1 if args.quick else 3)
     t0 = time.time()
+    host = machine()
     res = {
         "roots": bench_roots(sizes, batch=32, repeats=reps),
         "stability": bench_stability(20 if args.quick else 50),
@@ -303,18 +300,16 @@ def main(argv=None):
         "poolers": bench_poolers(sizes, batch=32, feat=200, repeats=reps),
         "batched_vs_loop": bench_batched_vs_loop(batch=80, repeats=reps),
         "tox21_epochs": bench_tox21_epochs(rounds, limit=300 if args.quick else None),
-        "versions": {"torch": torch.__version__, "python": platform.python_version(), "poolkit": poolkit.__version__},
-        "device": f"cpu ({platform.processor() or platform.machine()})",
-        "threads": torch.get_num_threads(),
+        "versions": {"torch": host["torch"], "python": host["python"], "poolkit": poolkit.__version__},
+        "device": f"cpu ({host['cpu']})",
+        "threads": host["torch_threads"],
         "quick": args.quick,
         "wall_seconds": None,
         "note": ("median of round-robin forward+backward steps (epochs: interleaved rounds, order alternating); "
                  "the machine was shared with other work while this ran, so compare the ratios, not the times"),
     }
     res["wall_seconds"] = time.time() - t0
-    RESULTS.mkdir(exist_ok=True)
     stem = "gmpool_quick" if args.quick else "gmpool"
-    (RESULTS / f"{stem}.json").write_text(json.dumps(res, indent=2))
     lines = ["# GMPool benchmark", "",
              f"{'Quick run' if args.quick else 'Full run'}: `python benchmarks/bench_gmpool.py{' --quick' if args.quick else ''}`, "
              f"{res['threads']} thread(s), {res['wall_seconds']:.0f} s. {res['note']}.", "",
@@ -349,7 +344,7 @@ def main(argv=None):
               "| method | fraction non-finite |", "|---|---|"]
     for k, v in res["stability"].items():
         lines.append(f"| {k} | {v['nonfinite_grad_fraction']:.2f} ({v['trials']} trials) |")
-    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    write_results(RESULTS / stem, res, lines)
     print("\n".join(lines))
     return res
 

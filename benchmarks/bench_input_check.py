@@ -17,18 +17,14 @@ synchronisation after every call) does not show; see the note in ``poolkit/src.p
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
-import sys
-import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import poolkit  # noqa: E402
-from poolkit.src import check_finite, example_pooler  # noqa: E402
+import poolkit
+from poolkit.src import check_finite, example_pooler
+from timing import machine, synced_clock, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -51,15 +47,6 @@ def batch(num_graphs=32, low=20, high=40, deg=4, f=64, edge_ch=8, seed=0):
     return torch.cat(xs), ei, torch.cat(bs), torch.randn(ei.size(1), edge_ch, generator=g), high
 
 
-def clock(device):
-    if device.type == "cuda":
-        def now():
-            torch.cuda.synchronize()
-            return time.perf_counter()
-        return now
-    return time.process_time
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
@@ -70,7 +57,7 @@ def main():
         torch.set_num_threads(1)
     x, ei, b, ea, max_nodes = batch()
     x, ei, b, ea = x.to(dev), ei.to(dev), b.to(dev), ea.to(dev)
-    now = clock(dev)
+    now = synced_clock(dev)
     rows = []
     for name in poolkit.list_poolers():
         torch.manual_seed(0)
@@ -100,13 +87,12 @@ def main():
               f"check_finite {1e3 * c:7.4f} ms ({c / f:.4f})")
     ratios = sorted(r["ratio"] for r in rows)
     exact_ratios = sorted(r["exact_ratio"] for r in rows)
-    meta = {"device": str(dev), "threads": torch.get_num_threads(), "rounds": args.rounds,
+    host = machine(dev)
+    meta = {"device": str(dev), "threads": host["torch_threads"], "rounds": args.rounds,
             "batch": {"graphs": 32, "nodes": int(x.size(0)), "features": int(x.size(1)), "edges": int(ei.size(1))},
-            "torch": torch.__version__, "python": platform.python_version(),
+            "torch": host["torch"], "python": host["python"],
             "median_ratio": statistics.median(ratios), "max_ratio": ratios[-1],
             "median_exact_ratio": statistics.median(exact_ratios), "max_exact_ratio": exact_ratios[-1]}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "input_check.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
     lines = [f"# Cost of rejecting non-finite x, per pooler forward "
              f"({dev.type}, {meta['threads']} threads, {args.rounds} rounds)", "",
              f"Batch: 32 graphs, {meta['batch']['nodes']} nodes, {meta['batch']['edges']} edges, "
@@ -117,7 +103,7 @@ def main():
              "| pooler | forward ms | isfinite(x).all() ms | ratio | check_finite ms | ratio |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['pooler']} | {r['forward_ms']:.3f} | {r['exact_ms']:.4f} | {r['exact_ratio']:.4f} | "
               f"{r['check_ms']:.4f} | {r['ratio']:.4f} |" for r in rows]
-    (RESULTS / "input_check.md").write_text("\n".join(lines) + "\n")
+    write_results(RESULTS / "input_check", {"meta": meta, "rows": rows}, lines, indent=1)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
+
+from timing import machine, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results"
@@ -91,10 +92,11 @@ def main(argv=None) -> int:
     ratio = med_with / med_without
     pair_ratios = [r["with_view"] / r["without"] for r in rows]
     view_share = statistics.median(r["view_seconds"] / r["with_view"] for r in rows)
+    host = machine()
     doc = {
         "benchmark": "live view overhead (LiveView default: redraw every 2 s)",
         "device": res["device"],
-        "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "machine": f"{host['machine']}, {host['cpus']} cores",
         "epochs": args.epochs,
         "steps_per_run": res["steps_per_run"],
         "repeats": rows,
@@ -106,11 +108,8 @@ def main(argv=None) -> int:
         "target_ratio": 1.05,
         "meets_target": ratio <= 1.05,
         "total_seconds": time.perf_counter() - t0,
-        "python": platform.python_version(),
+        "python": host["python"],
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "live.json").write_text(json.dumps(doc, indent=2))
     md = [
         "# Live view overhead",
         "",
@@ -123,8 +122,8 @@ def main(argv=None) -> int:
     for r, pr in zip(rows, pair_ratios):
         md.append(f"| {r['repeat']} | {r['without']:.2f} | {r['with_view']:.2f} | {pr:.3f} | {r['view_seconds']:.2f} | {r['updates']} |")
     md += ["", f"**Median ratio with/without: {ratio:.3f}** (target ≤ 1.05). "
-               f"The view's own work is {100 * view_share:.1f}% of the training time.", ""]
-    (out / "live.md").write_text("\n".join(md))
+               f"The view's own work is {100 * view_share:.1f}% of the training time."]
+    write_results(Path(args.out) / "live", doc, md)
     print("\n".join(md))
     return 0
 

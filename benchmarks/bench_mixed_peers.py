@@ -11,8 +11,8 @@ wall time. Reported: median per call over rounds, and ``ratio = poolkit / fastes
     python benchmarks/bench_mixed_peers.py [--rounds 15] [--device cpu|cuda] [--quick]
 
 Writes ``benchmarks/results/mixed_peers.json`` and ``.md``. tgp needs ``torch_scatter``;
-when it is missing, the stand-in of ``bench_score.py`` (``torch_geometric.utils.scatter``)
-is registered for this process.
+when it is missing, :func:`poolkit.peer_compat.install_torch_scatter_stand_in` registers a
+stand-in for this process.
 
 Peers: ``nopool`` tgp ``NoPool``; ``just_balance`` tgp ``JustBalancePooling``; ``asap`` PyG
 ``ASAPooling`` (tgp's ``ASAPooling`` connects the kept nodes' induced subgraph instead of
@@ -35,26 +35,21 @@ at once).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_score import install_torch_scatter_standin, make_batch  # noqa: E402
-
-from poolkit.one_over_k import EdgeContractionPooling, EigenPool, MaxCutPool, SEPPool  # noqa: E402
-from poolkit.score import ASAPooling, PANPooling  # noqa: E402
-from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs  # noqa: E402
-from poolkit.src import NoPool  # noqa: E402
-from poolkit.peer_compat import MetAsSparseTensor  # noqa: E402
+from poolkit.poolers.one_over_k import EdgeContractionPool, MaxCutPool
+from poolkit.poolers.spectral import EigenPool, SEPPool
+from poolkit.peer_compat import MetAsSparseTensor, install_torch_scatter_stand_in
+from poolkit.poolers.score import ASAPool, PANPool
+from poolkit.soft import BNPool, HOSCPool, JustBalancePool, to_dense_inputs
+from poolkit.src import NoPool
+from bench_score import make_batch
+from timing import machine, step_time, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: The dense soft poolers timed on the padded batch: ours, and the name of tgp's peer.
@@ -77,7 +72,7 @@ def build(name, f, k, device, tgp):
     from torch_geometric.nn import ASAPooling as PygASAP
     from torch_geometric.nn import EdgePooling
 
-    impls, peers = {}, []
+    impls = {}
     if name == "nopool":
         ours = NoPool()
         impls["poolkit"] = (ours, lambda x, ei, b, d: ours(x, ei, batch=b).x.sum())
@@ -85,7 +80,7 @@ def build(name, f, k, device, tgp):
             t = tgp.NoPool()
             impls["tgp"] = (t, lambda x, ei, b, d: t(x, ei, batch=b).x.sum())
     elif name == "asap":
-        ours = ASAPooling(f, ratio=0.5)
+        ours = ASAPool(f, ratio=0.5)
         impls["poolkit"] = (ours, lambda x, ei, b, d: _total(ours(x, ei, batch=b).x))
         ref = PygASAP(f, ratio=0.5)
         ref.lin.load_state_dict(ours.lin.state_dict())
@@ -95,7 +90,7 @@ def build(name, f, k, device, tgp):
             ref.select.weight.fill_(1.0)
         impls["pyg"] = (ref, lambda x, ei, b, d: ref(x, ei, batch=b)[0].sum())
     elif name == "edge_contraction":
-        ours = EdgeContractionPooling(f)
+        ours = EdgeContractionPool(f)
         impls["poolkit"] = (ours, lambda x, ei, b, d: ours(x, ei, batch=b).x.sum())
         ref = EdgePooling(f)
         ref.lin.load_state_dict(ours.lin.state_dict())
@@ -127,7 +122,7 @@ def build(name, f, k, device, tgp):
     elif name == "pan":
         from torch_geometric.nn import PANPooling as PygPAN
 
-        ours = PANPooling(f, ratio=0.5, filter_size=2, structure="degree", met_norm="count")
+        ours = PANPool(f, ratio=0.5, filter_size=2, structure="degree", met_norm="count")
         ref = PygPAN(f, ratio=0.5)
         with torch.no_grad():
             ref.select.weight.fill_(1.0)
@@ -181,15 +176,6 @@ def build(name, f, k, device, tgp):
     return impls
 
 
-def clock(device):
-    return time.process_time if device.type == "cpu" else time.perf_counter
-
-
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def run_once(module, fn, x, ei, b, d):
     module.zero_grad(set_to_none=True)
     xg = x.detach().requires_grad_(True)
@@ -208,7 +194,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     device = torch.device(args.device)
-    stand_in = install_torch_scatter_standin()
+    stand_in = install_torch_scatter_stand_in()
     try:
         from tgp import poolers as tgp
     except Exception as exc:  # pragma: no cover
@@ -229,14 +215,9 @@ def main(argv=None):
             for m, fn in impls.values():  # warm-up
                 run_once(m, fn, x, ei, b, d)
             times = {k: [] for k in impls}
-            tick = clock(device)
             for _ in range(rounds):
                 for k, (m, fn) in impls.items():
-                    sync(device)
-                    t0 = tick()
-                    run_once(m, fn, x, ei, b, d)
-                    sync(device)
-                    times[k].append(tick() - t0)
+                    times[k].append(step_time(run_once, m, fn, x, ei, b, d, device=device))
             med = {k: 1e3 * statistics.median(v) for k, v in times.items()}
             peers = [k for k in med if not k.startswith("poolkit")]
             fastest = min(peers, key=med.get) if peers else None
@@ -247,17 +228,16 @@ def main(argv=None):
                   + (f"  ratio={row['ratio']:.2f} (vs {fastest})" if fastest else ""), flush=True)
     import torch_geometric
 
+    wall_s = time.time() - t_start
+    host = machine(device)
     payload = dict(
-        benchmark="mixed_peers", device=f"{device.type} ({platform.machine()}, {torch.get_num_threads()} thread, {os.cpu_count()} cpus)",
-        versions=dict(torch=torch.__version__, torch_geometric=torch_geometric.__version__,
+        benchmark="mixed_peers", device=f"{device.type} ({host['machine']}, {host['torch_threads']} thread, {host['cpus']} cpus)",
+        versions=dict(torch=host["torch"], torch_geometric=torch_geometric.__version__,
                       tgp=("tgp (torch_scatter stand-in)" if stand_in else "tgp") if tgp is not None else "not importable"),
-        rounds=rounds, wall_s=time.time() - t_start,
-        load_average_1_5_15=list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        rounds=rounds, wall_s=wall_s,
+        load_average_1_5_15=host["load_average_1_5_15"],
         rows=rows,
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2))
     lines = [f"# New poolers: forward + backward vs the fastest peer ({payload['device']}, {rounds} interleaved rounds, median CPU time per call)", "",
              f"torch {payload['versions']['torch']}, torch_geometric {payload['versions']['torch_geometric']}, {payload['versions']['tgp']}; "
              f"load average at the end (1/5/15 min): {payload['load_average_1_5_15']}", "",
@@ -266,8 +246,8 @@ def main(argv=None):
         c = lambda k: f"{r['median_ms'][k]:.2f}" if k in r["median_ms"] else "—"  # noqa: E731
         ratio = f"{r['ratio']:.2f} ({r['fastest_peer']})" if r["ratio"] is not None else "—"
         lines.append(f"| {r['pooler']} | {r['B']} | {r['n_max']} | {c('poolkit')} | {c('pyg')} | {c('tgp')} | {ratio} |")
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
-    print("wrote", out, "and", out.with_suffix(".md"))
+    out, md = write_results(args.out, payload, lines)
+    print("wrote", out, "and", md)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
+
+from timing import machine, timed, write_results
 
 
 def default_root() -> str:
@@ -45,13 +46,15 @@ def load_nci1(n_graphs: int, root=None):
     return [ds[i] for i in range(min(n_graphs, len(ds)))]
 
 
-def timed(fn, repeats: int):
-    times, out = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), statistics.median(times), out
+def best_median_last(fn, repeats: int):
+    """Wall seconds of ``repeats`` calls ``fn()`` (CPU only): (best, median, last output)."""
+    last = {}
+
+    def call():
+        last["out"] = fn()
+
+    times = timed(call, repeats, now=time.perf_counter)
+    return min(times), statistics.median(times), last.get("out")
 
 
 def main(argv=None):
@@ -72,7 +75,8 @@ def main(argv=None):
     stand_in = install_torch_scatter_stand_in()
     from torch_geometric.data import Batch
 
-    from poolkit.one_over_k import Graclus, KMIS, NDP, Precoarsen
+    from poolkit.data.pyramid import Precoarsen
+    from poolkit.poolers.one_over_k import GraclusPool, KMISPool
 
     try:
         import tgp
@@ -88,7 +92,7 @@ def main(argv=None):
     big = Batch.from_data_list(graphs)
     n_nodes = int(big.num_nodes)
     methods = {
-        "graclus": dict(ours={}, theirs=lambda: GraclusPooling(), batched=lambda: Graclus(levels=args.levels)),
+        "graclus": dict(ours={}, theirs=lambda: GraclusPooling(), batched=lambda: GraclusPool(levels=args.levels)),
         "ndp": dict(ours={}, theirs=lambda: NDPPooling(), batched=None),
         "kmis": dict(ours={"k": 1}, theirs=lambda: KMISPooling(scorer="degree", order_k=1), batched=None),
     }
@@ -96,11 +100,11 @@ def main(argv=None):
     for name, cfg in methods.items():
         row = {"method": name, "levels": args.levels, "graphs": len(graphs)}
         ours_t = Precoarsen(name, levels=args.levels, **cfg["ours"])
-        best, med, out = timed(lambda: [ours_t(g.clone()) for g in graphs], args.repeats)
+        best, med, out = best_median_last(lambda: [ours_t(g.clone()) for g in graphs], args.repeats)
         row["poolkit_s"], row["poolkit_median_s"] = best, med
         row["poolkit_nodes_per_level"] = [int(sum(int(d.pool_sizes[0, lv]) for d in out)) for lv in range(args.levels + 1)]
         if name in ("graclus", "kmis"):
-            pooler = Graclus() if name == "graclus" else KMIS(k=1)
+            pooler = GraclusPool() if name == "graclus" else KMISPool(k=1)
 
             def batched():
                 ei, ew, n, b = big.edge_index, None, n_nodes, big.batch
@@ -110,7 +114,7 @@ def main(argv=None):
                     n, b = so.num_clusters, so.cluster_batch
                 return n
 
-            bb, bm, nb = timed(batched, args.repeats)
+            bb, bm, nb = best_median_last(batched, args.repeats)
             row["poolkit_batched_s"] = bb
         row["tgp_s"] = None
         if PreCoarsening is None:
@@ -121,7 +125,7 @@ def main(argv=None):
             theirs = PreCoarsening([cfg["theirs"]() for _ in range(args.levels)])
             try:
                 reps = 1 if name == "ndp" else args.repeats
-                tb, tm, tout = timed(lambda: [theirs(g.clone()) for g in graphs], reps)
+                tb, tm, tout = best_median_last(lambda: [theirs(g.clone()) for g in graphs], reps)
                 row["tgp_s"], row["tgp_median_s"] = tb, tm
                 row["tgp_nodes_per_level"] = [n_nodes] + [
                     int(sum(int(d.pooled_data[lv].num_nodes) for d in tout)) for lv in range(args.levels)
@@ -134,6 +138,7 @@ def main(argv=None):
 
     import numpy, scipy, torch_geometric
 
+    host = machine()
     result = {
         "benchmark": "pre-coarsening NCI1, per-graph transform, best of repeats (seconds)",
         "graphs": len(graphs),
@@ -144,19 +149,17 @@ def main(argv=None):
         "note": "tgp's NDP is timed once (it is slow); its per-edge Python relabelling loop dominates",
         "rows": rows,
         "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
+            "python": host["python"],
+            "torch": host["torch"],
             "torch_geometric": torch_geometric.__version__,
             "numpy": numpy.__version__,
             "scipy": scipy.__version__,
             "tgp": tgp_version,
             "torch_scatter": "pure-PyTorch stand-in" if stand_in else "installed",
         },
-        "machine": {"cpu": platform.processor() or platform.machine(), "threads": torch.get_num_threads()},
+        "machine": {"cpu": host["cpu"], "threads": host["torch_threads"]},
     }
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2))
     lines = [
         f"# Pre-coarsening NCI1 ({len(graphs)} graphs, {n_nodes} nodes, {args.levels} levels)",
         "",
@@ -184,7 +187,7 @@ def main(argv=None):
         "differ because poolkit's NDP keeps the larger side of the cut and the k-MIS rankings",
         "break degree ties differently.",
     ]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_results(out.with_suffix(".json"), result, lines)
     print("\n".join(lines))
     return result
 

@@ -13,55 +13,24 @@ We report the median and the minimum per call over rounds, and the ratio
 Writes ``benchmarks/results/score.json`` and ``benchmarks/results/score.md``.
 
 tgp imports ``torch_scatter``, which has no wheel for this torch version. When it is
-missing, a stand-in module is registered for this process only: its ``scatter`` calls
-``torch_geometric.utils.scatter`` (the same ``torch.scatter_reduce`` kernels that PyG
-uses), which is all tgp's Top-K and SAGPool paths need. The results file records whether
-the stand-in was used.
+missing, :func:`poolkit.peer_compat.install_torch_scatter_stand_in` registers a stand-in
+for this process only (``Tensor.scatter_reduce_``, the kernels of PyG's own ``scatter``),
+which is all tgp's Top-K and SAGPool paths need. The results file records whether the
+stand-in was used.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
-import sys
-import time
-import types
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from poolkit.score import SAGPooling, TopKPooling  # noqa: E402
+from poolkit.peer_compat import install_torch_scatter_stand_in
+from poolkit.poolers.score import SAGPool, TopKPool
+from timing import clock_name, machine, step_time, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def install_torch_scatter_standin() -> bool:
-    """Register a minimal ``torch_scatter`` if the real one is absent; True if we did."""
-    try:
-        import torch_scatter  # noqa: F401
-
-        return False
-    except ImportError:
-        pass
-    from torch_geometric.utils import scatter as pyg_scatter
-
-    mod = types.ModuleType("torch_scatter")
-
-    def scatter(src, index, dim=-1, out=None, dim_size=None, reduce="sum"):
-        return pyg_scatter(src, index, dim=dim, dim_size=dim_size, reduce=reduce)
-
-    def scatter_add(src, index, dim=-1, out=None, dim_size=None):
-        return scatter(src, index, dim, out, dim_size, "sum")
-
-    def missing(*args, **kwargs):
-        raise NotImplementedError("not provided by the benchmark's torch_scatter stand-in")
-
-    mod.scatter, mod.scatter_add = scatter, scatter_add
-    mod.scatter_mul = mod.scatter_max = mod.scatter_min = missing
-    sys.modules["torch_scatter"] = mod
-    return True
 
 
 def make_batch(num_graphs, n_min, n_max, avg_degree, f, seed, device):
@@ -91,14 +60,14 @@ def build(kind, f, ratio, device):
 
     impls = {}
     if kind == "topk":
-        ours = TopKPooling(f, ratio=ratio)
+        ours = TopKPool(f, ratio=ratio)
         pyg = PygTopK(f, ratio=ratio)
         with torch.no_grad():
             pyg.select.weight.copy_(ours.weight.view(1, -1))
         impls["poolkit"] = (ours, lambda m, x, ei, b: m(x, ei, batch=b).x)
         impls["pyg"] = (pyg, lambda m, x, ei, b: m(x, ei, batch=b)[0])
     else:
-        ours = SAGPooling(f, ratio=ratio, conv="graph")
+        ours = SAGPool(f, ratio=ratio, conv="graph")
         pyg = PygSAG(f, ratio=ratio, GNN=GraphConv)
         pyg.gnn.load_state_dict(ours.gnn.state_dict())
         with torch.no_grad():
@@ -131,31 +100,19 @@ def step(model, fn, x, ei, b):
     return out
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def clock(device):
-    """CPU time of this process on a CPU run (robust to other jobs on a shared machine),
-    wall time on a GPU run."""
-    return time.process_time if device.type == "cpu" else time.perf_counter
+def steps(model, fn, x, ei, b, inner):
+    for _ in range(inner):
+        step(model, fn, x, ei, b)
 
 
 def time_impls(impls, x, ei, b, rounds, inner, device):
-    now = clock(device)
     for model, fn in impls.values():  # warm-up
         for _ in range(3):
             step(model, fn, x, ei, b)
     times = {k: [] for k in impls}
     for _ in range(rounds):
         for name, (model, fn) in impls.items():
-            sync(device)
-            t0 = now()
-            for _ in range(inner):
-                step(model, fn, x, ei, b)
-            sync(device)
-            times[name].append((now() - t0) / inner)
+            times[name].append(step_time(steps, model, fn, x, ei, b, inner, device=device) / inner)
     return times
 
 
@@ -176,7 +133,7 @@ def main(argv=None):
     device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     rounds = 3 if args.quick else args.rounds
-    standin = install_torch_scatter_standin()
+    standin = install_torch_scatter_stand_in()
     workloads = {
         "64 small graphs (20-40 nodes, deg 4, F=64)": dict(num_graphs=64, n_min=20, n_max=40, avg_degree=4, f=64),
         "4 large graphs (2000 nodes, deg 10, F=64)": dict(num_graphs=4, n_min=2000, n_max=2000, avg_degree=10, f=64),
@@ -214,25 +171,28 @@ def main(argv=None):
                 + f" | ratio vs {fastest_med}: {row['ratio_median']:.2f} (median), {row['ratio_min']:.2f} (min)"
             )
     try:
-        import tgp  # noqa: F401
+        from importlib import import_module
         from importlib.metadata import version
+
+        import_module("tgp")  # importable, not only installed
 
         tgp_version = version("torch-geometric-pool")
     except Exception:  # noqa: BLE001
         tgp_version = None
     import torch_geometric
 
+    host = machine(device)
     result = dict(
         benchmark="score",
         what="forward + backward of one pooling layer, ratio 0.5, same weights",
         device=str(device),
-        device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
-        torch_threads=torch.get_num_threads(),
-        clock="process CPU time" if device.type == "cpu" else "wall time",
+        device_name=host["device_name"],
+        torch_threads=host["torch_threads"],
+        clock=clock_name(device),
         rounds=rounds,
         versions=dict(
-            python=platform.python_version(),
-            torch=torch.__version__,
+            python=host["python"],
+            torch=host["torch"],
             torch_geometric=torch_geometric.__version__,
             tgp=tgp_version,
         ),
@@ -240,10 +200,7 @@ def main(argv=None):
         rows=rows,
     )
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     suffix = "" if device.type == "cpu" else f"_{device.type}"
-    jpath = out.with_name(out.name + suffix + ".json")
-    jpath.write_text(json.dumps(result, indent=2))
     lines = [
         f"# Score-based pooling: forward + backward ({device}, {torch.get_num_threads()} threads, {rounds} rounds)",
         "",
@@ -258,8 +215,8 @@ def main(argv=None):
             f"{r['ratio_median']:.2f} / {r['ratio_min']:.2f} |"
         )
     if standin:
-        lines += ["", "tgp ran with a `torch_scatter` stand-in backed by `torch_geometric.utils.scatter`."]
-    out.with_name(out.name + suffix + ".md").write_text("\n".join(lines) + "\n")
+        lines += ["", "tgp ran with the `torch_scatter` stand-in of `poolkit.peer_compat` (`Tensor.scatter_reduce_`)."]
+    jpath, _ = write_results(out.with_name(out.name + suffix + ".json"), result, lines)
     print(f"wrote {jpath}")
     return result
 

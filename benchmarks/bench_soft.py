@@ -15,26 +15,21 @@ profiler (CPU) or ``torch.cuda.max_memory_allocated`` (GPU).
     python benchmarks/bench_soft.py            # writes benchmarks/results/soft.{json,md}
     python benchmarks/bench_soft.py --quick    # small shapes, few repeats
 
-tgp needs ``torch_scatter``; when it is not installed, a stand-in built on
-``torch_geometric.utils.scatter`` is registered (only the batched dense code paths of these
-four poolers use it, for the TVGNN edge sums).
+tgp needs ``torch_scatter``; when it is not installed,
+:func:`poolkit.peer_compat.install_torch_scatter_stand_in` registers a stand-in (only the
+batched dense code paths of these four poolers use it, for the TVGNN edge sums).
 """
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
-import os
-import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import poolkit  # noqa: E402
+import poolkit
+from timing import machine, peak_memory, step_time, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -121,23 +116,6 @@ def run_step(module, step, x, adj, mask):
     step(xg, adj, mask).backward()
 
 
-def peak_memory(module, step, x, adj, mask, device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        run_step(module, step, x, adj, mask)
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() - base
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        run_step(module, step, x, adj, mask)
-    evs = sorted((e for e in prof.events() if e.self_cpu_memory_usage), key=lambda e: e.time_range.start)
-    live = list(itertools.accumulate(e.self_cpu_memory_usage for e in evs))
-    return max([0] + live)
-
-
 def bench_config(cfg, names, device, tgp_poolers, repeats, warmup):
     x, adj, mask = make_batch(cfg["B"], cfg["n_min"], cfg["n_max"], cfg["F"], 0, device)
     rows = []
@@ -149,16 +127,11 @@ def bench_config(cfg, names, device, tgp_poolers, repeats, warmup):
             for k, (m, s) in impls.items():
                 run_step(m, s, x, adj, mask)
         for _ in range(repeats):
-            for k, (m, s) in impls.items():
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                run_step(m, s, x, adj, mask)
-                if device.type == "cuda":
-                    torch.cuda.synchronize()
-                times[k].append(time.perf_counter() - t0)
+            for k, (m, s) in impls.items():  # wall time on every device (this benchmark's clock from the start)
+                times[k].append(step_time(run_step, m, s, x, adj, mask, device=device, now=time.perf_counter))
         res = {k: {"median_ms": 1e3 * statistics.median(v), "min_ms": 1e3 * min(v),
-                   "peak_mem_mb": peak_memory(*impls[k], x, adj, mask, device) / 2**20} for k, v in times.items()}
+                   "peak_mem_mb": peak_memory(lambda k=k: run_step(*impls[k], x, adj, mask), device) / 2**20}
+               for k, v in times.items()}
         peers = [k for k in res if k != "poolkit"]
         fastest = min(peers, key=lambda k: res[k]["median_ms"]) if peers else None
         row = {"pooler": name, **{k: cfg[k] for k in ("B", "n_min", "n_max", "F", "K")}, "N_max": x.size(1),
@@ -174,7 +147,7 @@ def bench_config(cfg, names, device, tgp_poolers, repeats, warmup):
     return rows
 
 
-def write_markdown(payload, path):
+def markdown_lines(payload):
     lines = [
         "# Soft-clustering poolers: poolkit vs PyG and tgp",
         "",
@@ -195,7 +168,7 @@ def write_markdown(payload, path):
             f"{min(peers_mem) if peers_mem else float('nan'):.1f} |"
         )
     lines += ["", payload.get("note", "")]
-    path.write_text("\n".join(lines) + "\n")
+    return lines
 
 
 def main(argv=None):
@@ -226,15 +199,16 @@ def main(argv=None):
     for cfg in configs:
         rows += bench_config(cfg, args.poolers, device, tgp_poolers, repeats, warmup=3)
     ratios = [r["time_ratio"] for r in rows if "time_ratio" in r]
+    wall_s = time.time() - t0
+    host = machine(device)
     payload = {
         "benchmark": "soft",
-        "device": f"{device.type} ({torch.cuda.get_device_name() if device.type == 'cuda' else platform.processor() or platform.machine()}, "
-                  f"{torch.get_num_threads()} threads, {os.cpu_count()} cpus)",
-        "versions": {"torch": torch.__version__, "torch_geometric": torch_geometric.__version__,
-                     "poolkit": poolkit.__version__, "tgp": tgp_note, "python": platform.python_version()},
+        "device": f"{device.type} ({host['device_name']}, {host['torch_threads']} threads, {host['cpus']} cpus)",
+        "versions": {"torch": host["torch"], "torch_geometric": torch_geometric.__version__,
+                     "poolkit": poolkit.__version__, "tgp": tgp_note, "python": host["python"]},
         "repeats": repeats,
-        "wall_s": time.time() - t0,
-        "load_average_1_5_15": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "wall_s": wall_s,
+        "load_average_1_5_15": host["load_average_1_5_15"],
         "max_time_ratio": max(ratios) if ratios else None,
         "rows": rows,
         "note": (
@@ -245,11 +219,8 @@ def main(argv=None):
             "several runs (load_average records the machine's load at the end of this one)."
         ),
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(payload, indent=2))
-    write_markdown(payload, out.with_suffix(".md"))
-    print(f"wrote {out} and {out.with_suffix('.md')}; max ratio {payload['max_time_ratio']}")
+    out, md = write_results(args.out, payload, markdown_lines(payload))
+    print(f"wrote {out} and {md}; max ratio {payload['max_time_ratio']}")
     return payload
 
 
