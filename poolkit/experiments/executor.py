@@ -29,7 +29,7 @@ import importlib
 import os
 import sys
 import time
-from typing import Callable, Dict, Hashable, List, Optional, Sequence
+from typing import Callable, Dict, Hashable, Optional, Sequence
 
 __all__ = ["add_executor_arguments", "run_tasks", "call_task", "probe_task", "executor_from_args"]
 
@@ -73,16 +73,20 @@ def call_task(fn_path: str, spec: dict, threads: int = 1):
 
 def probe_task(spec: dict) -> dict:
     """A task for tests and benchmarks: trains nothing, burns ``spec["seconds"]`` of CPU on a
-    seeded matrix product and returns a number that depends only on ``spec["seed"]``."""
+    seeded matrix product and returns a number that depends only on ``spec["seed"]``, with the
+    process and the wall-clock interval (``time.time()``, comparable across the processes of
+    one machine) in which it burned, so a test can see two tasks run at the same time."""
     import torch
 
     g = torch.Generator().manual_seed(int(spec.get("seed", 0)))
     a = torch.randn(64, 64, generator=g, dtype=torch.float64)
+    start = time.time()
     t_end = time.perf_counter() + float(spec.get("seconds", 0.0))
     b = a.clone()
     while time.perf_counter() < t_end:
         b = torch.tanh(b @ a / 8.0)
-    return {"seed": int(spec.get("seed", 0)), "value": float(torch.tanh(a @ a / 8.0).sum()), "pid": os.getpid()}
+    return {"seed": int(spec.get("seed", 0)), "value": float(torch.tanh(a @ a / 8.0).sum()), "pid": os.getpid(),
+            "start": start, "end": time.time()}
 
 
 def _progress(total: int, enabled: bool):
@@ -160,8 +164,8 @@ def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task
     env_vars = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     env_vars.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     init = dict(runtime_env={"env_vars": env_vars}, log_to_driver=False, ignore_reinit_error=False)
-    if address is None:
-        init.update(num_cpus=workers, include_dashboard=False)
+    if address is None:   # embedded: a new local instance, never a cluster `ray start` left running here
+        init.update(address="local", num_cpus=workers, include_dashboard=False)
     else:
         init.update(address=address)
     init.update(ray_init)
