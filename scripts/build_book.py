@@ -24,7 +24,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -61,22 +63,20 @@ def _one_thread():
 
 def _execute(path: str, timeout: int):
     from jupyter_cache.executors.utils import single_nb_execution
-
     from jupyter_client.manager import KernelManager
 
     nb = read_chapter(Path(path))
     # IPC sockets, not TCP ports: two kernels started at the same moment by two workers can be
     # handed the same free ports, and a client then waits for a kernel that never answers
-    import tempfile
-    import uuid
-
     sock = Path(tempfile.gettempdir()) / f"poolkit-kernel-{uuid.uuid4().hex}"   # one socket prefix per kernel
     km = KernelManager(kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"), transport="ipc",
                        ip=str(sock))
-    res = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
-                              meta_override=True, km=km)
-    for leftover in sock.parent.glob(sock.name + "-*"):
-        leftover.unlink(missing_ok=True)
+    try:
+        res = single_nb_execution(nb, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
+                                  meta_override=True, km=km)
+    finally:
+        for leftover in sock.parent.glob(sock.name + "-*"):
+            leftover.unlink(missing_ok=True)
     return path, res.nb, res.time, res.exc_string
 
 
