@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make book   builds the book (executes every chapter) into _build/html
-#   make test   runs every test: unit tests, the offline data check, every chapter under nbval,
-#               the strict book build, the built book read offline in a real browser, the book
+#   make test   runs every test: unit tests, the offline data check, the Colab notebooks'
+#               sync check, the strict book build (which executes every chapter once), the built book read offline in a real browser, the book
 #               printed to one PDF (make pdf, about 75 s), the live
 #               view in a real browser, and the GPU check (a no-op without CUDA)
 #   make smoke-latest   chapters 1, 2 and 5 as in Colab, in a fresh venv with the newest release
@@ -29,7 +29,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PARALLEL_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv book test unit offline-data notebooks book-strict sync chromium browser-extra screenshot pdf live-browser-test gpu-check smoke-latest bench constraints clean
+.PHONY: venv book test unit offline-data notebooks-sync notebooks book-strict sync chromium browser-extra screenshot pdf live-browser-test gpu-check smoke-latest bench constraints clean
 
 venv: $(STAMP)
 
@@ -51,7 +51,7 @@ book: venv
 test: venv
 	$(MAKE) unit
 	$(MAKE) offline-data
-	$(MAKE) notebooks
+	$(MAKE) notebooks-sync
 	$(MAKE) book-strict
 	$(MAKE) screenshot
 	$(MAKE) pdf
@@ -73,8 +73,14 @@ else
 	$(PY) scripts/check_offline_data.py --skip-benchmarks
 endif
 
-notebooks: venv
+# The Colab notebooks are generated from the chapters: --check fails unless every
+# notebooks/*.ipynb is exactly what the chapter gives (its code cells byte for byte, see
+# tests/test_book.py). make test executes the chapters once, in the strict book build, so
+# the notebooks' code runs there; make notebooks runs the .ipynb files themselves under nbval.
+notebooks-sync: venv
 	$(PY) scripts/sync_notebooks.py --check
+
+notebooks: notebooks-sync
 	$(PARALLEL_ENV) $(PY) -m pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env -n $(JOBS) --dist loadfile notebooks
 
 book-strict: venv

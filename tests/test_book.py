@@ -131,8 +131,31 @@ def test_build_executes_every_toc_chapter_into_a_cache_the_build_matches(tmp_pat
         cache.match_cache_notebook(edited)
 
 
+def test_the_book_build_executes_the_colab_notebooks_code():
+    """make test executes every chapter once, in the strict book build, and not the .ipynb
+    files again: that run stands for the notebooks only if their code cells are the cells
+    the build executes, byte for byte and in order (cell metadata such as tags too, since
+    a tag like raises-exception changes what the run accepts)."""
+    import nbformat
+
+    import build_book
+
+    for path in build_book.chapters():
+        executed = [c for c in build_book.read_chapter(path).cells if c.cell_type == "code"]
+        colab = [c for c in nbformat.read(ROOT / "notebooks" / f"{path.stem}.ipynb", as_version=4).cells
+                 if c.cell_type == "code"]
+        assert len(colab) == len(executed) > 0, path.name
+        for a, b in zip(colab, executed):
+            assert a.source == b.source, (path.name, a.source[:80])
+            assert a.metadata.get("tags", []) == b.metadata.get("tags", []), (path.name, a.source[:80])
+
+
 def test_book_cache_mode_and_parallel_jobs_are_wired():
     cfg = (ROOT / "_config.yml").read_text()
     assert "execute_notebooks: cache" in cfg
     make = (ROOT / "Makefile").read_text()
     assert "build_book.py --strict --jobs $(JOBS)" in make and "--dist loadfile notebooks" in make
+    # make test: the sync check, then the chapters executed once (in the book build), not twice
+    test_recipe = make.split("\ntest: venv\n", 1)[1].split("\n\n", 1)[0]
+    assert "$(MAKE) notebooks-sync" in test_recipe and "$(MAKE) book-strict" in test_recipe
+    assert "$(MAKE) notebooks\n" not in test_recipe + "\n"
