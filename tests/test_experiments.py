@@ -138,7 +138,7 @@ def test_gmpool_tox21_claims_follow_the_intervals():
                                        for f, v in enumerate(vs)]}
     assert exp.protocol_check(doc)["ok"]
     table = exp.claim_table(doc)
-    rows = {(r["a"], r["b"]): r for r in table}
+    rows = {(r["A"], r["B"]): r for r in table}
     assert rows["gmpool", "dmpnn"]["verdict"] == "reproduced" and rows["gmpool", "dmpnn"]["lo"] > 0
     assert rows["topk", "gmpool"]["verdict"] == "not reproduced" and rows["topk", "gmpool"]["hi"] < 0
     ng = rows["ngmpool", "gmpool"]
@@ -149,7 +149,7 @@ def test_gmpool_tox21_claims_follow_the_intervals():
     assert rows["gmpool", "dmpnn"]["hi"] - rows["gmpool", "dmpnn"]["lo"] > plain["hi"] - plain["lo"]
     assert all(0 <= r["p_holm"] <= 1 and r["p_holm"] >= r["p"] for r in table)
     # no faithful-path runs in this file, so no faithful-path claims
-    assert len(table) == 4 and not any("nonorm" in r["a"] for r in table)
+    assert len(table) == 4 and not any("nonorm" in r["A"] for r in table)
     doc["protocol"] = {**proto, "folds": 2}
     assert all(r["verdict"] == "inconclusive" for r in exp.claim_table(doc))
     # a partial file of the 5-fold protocol: judged only once 3 folds hold every claim's models

@@ -12,4 +12,6 @@ The dispatcher adds the common options ``--root`` (dataset root, default
 results file with :func:`poolkit.experiments.common.write_results`.
 ``python -m poolkit.experiments --list`` lists the experiments.
 """
-from .common import list_experiments, results_table, write_results, load_results, summarize  # noqa: F401
+from ..results import load_results  # noqa: F401  (a committed results file by name: load_results("rethinking"))
+from .claims_table import claims  # noqa: F401  (every experiment's claims, judged, in one table)
+from .common import list_experiments, read_results, results_table, write_results, summarize  # noqa: F401

@@ -25,10 +25,10 @@ import sys
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-__all__ = ["write_results", "load_results", "summarize", "results_table", "list_experiments", "versions",
+__all__ = ["write_results", "read_results", "summarize", "results_table", "list_experiments", "versions",
            "device_name", "format_mean_std", "command_line", "command_history", "resume_from"]
 
-_NOT_EXPERIMENTS = {"common", "executor", "__main__"}
+_NOT_EXPERIMENTS = {"common", "executor", "claims_table", "__main__"}
 
 
 def list_experiments() -> List[str]:
@@ -186,7 +186,9 @@ def _jsonable(obj):
     return repr(obj)
 
 
-def load_results(path: os.PathLike) -> dict:
+def read_results(path: os.PathLike) -> dict:
+    """A results file read from ``path`` (a file path; to find a committed file by its name,
+    use :func:`poolkit.experiments.load_results`)."""
     return json.loads(Path(path).read_text())
 
 
@@ -209,7 +211,7 @@ def results_table(paths: Union[os.PathLike, Sequence[os.PathLike], dict, Sequenc
     docs = []
     items = paths if isinstance(paths, (list, tuple)) else [paths]
     for p in items:
-        docs.append(p if isinstance(p, dict) else load_results(p))
+        docs.append(p if isinstance(p, dict) else read_results(p))
     rows = []
     for doc in docs:
         groups: Dict[str, List[Mapping]] = {}

@@ -37,6 +37,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from .claims_table import claim_row
 from .common import command_history, command_line, resume_from
 
 # Paper, Table 1 (ESOL RMSE, mean ± std over 5 random splits).
@@ -423,6 +424,79 @@ def run(args) -> dict:
              "speedup_hiv_simple": PAPER_SPEEDUP}
     return run_protocol("edge_esol", args, graphs, splits, "regression", "val_rmse", protocol, paper,
                         scale_targets=True)
+
+
+# --------------------------------------------------------------------------- reading a results file
+#: What a results file's claims are called in the claims table, by file name.
+LABELS = {"edge_esol": "ours", "edge_esol_table4": "Table 4 widths, lr 1e-4", "edge_bbbp": None,
+          "edge_bbbp_table4": "Table 4 widths, lr 1e-4"}
+
+
+def runs_of(res: dict, model: str) -> dict:
+    """The runs of one model in an edge results file, keyed by ``(split, seed)``: models
+    pair up split by split (ESOL) or seed by seed (BBBP's fixed scaffold split)."""
+    return {(r["split"], r["seed"]): r for r in res["runs"] if r["model"] == model}
+
+
+def paired(res: dict, a: str, b: str, key: str):
+    """``key`` (``"test_rmse"``, ``"test_roc_auc"``, ...) of models ``a`` and ``b`` over the
+    splits or seeds both ran, in the same order."""
+    ra, rb = runs_of(res, a), runs_of(res, b)
+    common = sorted(set(ra) & set(rb), key=str)
+    return [ra[k][key] for k in common], [rb[k][key] for k in common]
+
+
+def timing_pairs(res: dict, model: str, base: str = "nopool") -> list:
+    """Per split: the speed-up of ``model`` over ``base`` per training epoch,
+    ``t_base / t_model - 1``, from the interleaved timing rounds."""
+    return [t["median"][base] / t["median"][model] - 1.0 for t in res["timing"] if model in t["median"]]
+
+
+def model_table(res: dict):
+    """One row per model of an edge results file: our metric (mean ± std), the paper's,
+    seconds per epoch (interleaved rounds and training) and the epochs the runs took."""
+    import pandas as pd
+
+    from ..stats import summary
+
+    metric = res["metric"]
+    rows = {}
+    for m in res["models"]:
+        rs = list(runs_of(res, m).values())
+        if not rs:
+            continue
+        s = summary([r[metric] for r in rs])
+        p = res["paper"]["metric"].get(m)
+        sec = [t["median"][m] for t in res["timing"] if m in t["median"]]
+        rows[m] = {f"ours ({metric[5:]})": f"{s['mean']:.3f} ± {s['std'] or 0:.3f}", "n": s["n"],
+                   "paper": f"{p['mean']:.3f} ± {p['std']:.3f}" if p else "–",
+                   "s / epoch (interleaved)": round(float(np.median(sec)), 2) if sec else None,
+                   "s / epoch (training)": round(float(np.median([r["median_epoch_seconds"] for r in rs])), 2),
+                   "best epoch (median)": int(np.median([r["best_epoch"] for r in rs])),
+                   "epochs run (median)": int(np.median([r["epochs"] for r in rs]))}
+    return pd.DataFrame(rows).T
+
+
+def claim_rows(res: dict, name: str = "edge_esol", models: Sequence[str] = ("simple_0.9", "coarse_0.9")) -> list:
+    """The rows of :func:`poolkit.experiments.claims` for an ESOL results file: Bal et al.'s
+    Table 1 says pooling keeps ESOL accuracy, read as "``model`` ≈ nopool" within the RMSE
+    margin (:data:`poolkit.stats.MARGINS`), over the five random splits (the corrected
+    resampled interval). Only a complete file (every model on every split) is judged."""
+    from ..stats import MARGINS
+
+    if not res.get("complete"):
+        return []
+    margin, paper = MARGINS["rmse"][0], res["paper"]["metric"]
+    rows = []
+    for m in models:
+        a, b = paired(res, m, "nopool", "test_rmse")
+        if len(a) < 2:
+            continue
+        rows.append(claim_row(a, b, "equal", experiment=name, dataset="ESOL", A=m, B="nopool",
+                              claim=f"ESOL ({LABELS.get(name, name)}): {m} ≈ nopool (RMSE)", margin=margin,
+                              paper_a=paper[m]["mean"], paper_b=paper["nopool"]["mean"],
+                              test_train_ratio=0.1 / 0.8, design="random_splits"))
+    return rows
 
 
 if __name__ == "__main__":

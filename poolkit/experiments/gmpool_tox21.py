@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .claims_table import COLUMNS, claim_row, claims as _claims, paired_values
+
 PAPER = {
     "dmpnn": (0.7191, 0.0138),
     "topk": (0.7593, 0.0160),
@@ -390,13 +392,14 @@ def protocol_check(doc: dict) -> dict:
     return {"ok": not reasons, "reasons": reasons}
 
 
-def claim_table(doc: dict, claims=None) -> list:
-    """For each of ``claims`` (default :data:`CLAIMS`, plus :data:`CLAIMS_NONORM` when the
-    file has those runs): the paired difference over the folds both models ran, its 90 %
-    interval corrected for overlapping test draws (Nadeau & Bengio), :func:`poolkit.stats.verdict`
-    on those numbers, the verdict the book states (*inconclusive* when the file is not the
-    paper's protocol) and the Holm-adjusted verdict over the rows (one chapter's family)."""
-    from ..stats import holm_verdicts, paired_difference, verdict
+def claim_rows(doc: dict, name: str = "gmpool_tox21", claims=None) -> list:
+    """The rows of :func:`poolkit.experiments.claims` for a Tox21 results file: for each of
+    ``claims`` (``(A, B, text)``, default :data:`CLAIMS`, plus :data:`CLAIMS_NONORM` when the
+    file has those runs), the paired difference of mean test ROC-AUC over the folds both
+    models ran, its 90 % interval corrected for overlapping test draws (Nadeau & Bengio) and
+    the verdict of "A > B". ``numbers_say`` is what the numbers alone give; ``verdict`` is
+    what the book states, *inconclusive* when the file is not the paper's protocol
+    (:func:`protocol_check`). A claim without paired runs gets a row with ``n = 0``."""
 
     by = runs_by_model(doc)
     check = protocol_check(doc)
@@ -404,30 +407,34 @@ def claim_table(doc: dict, claims=None) -> list:
         claims = CLAIMS + tuple(c for c in CLAIMS_NONORM if c[0] in by and c[1] in by)
     rows = []
     for a, b, text in claims:
-        folds = sorted(set(by.get(a, {})) & set(by.get(b, {})))
-        row = {"claim": text, "a": a, "b": b, "n": len(folds),
-               "paper_difference": PAPER[a.replace("_nonorm", "")][0] - PAPER[b.replace("_nonorm", "")][0]}
+        pa, pb = PAPER[a.replace("_nonorm", "")][0], PAPER[b.replace("_nonorm", "")][0]
+        folds, xa, xb = paired_values(by.get(a, {}), by.get(b, {}))
         if not folds:
-            row.update({"mean": float("nan"), "lo": float("nan"), "hi": float("nan"), "p": 1.0,
-                        "numbers_say": "inconclusive", "verdict": "inconclusive",
-                        "reason": f"no paired runs of {a} and {b} in this file"})
+            row = dict.fromkeys(COLUMNS)
+            row.update({"experiment": name, "dataset": "Tox21", "claim": text, "kind": "greater", "A": a, "B": b,
+                        "n": 0, "paper A": pa, "paper B": pb, "paper A - B": pa - pb, "A - B": float("nan"),
+                        "lo": float("nan"), "hi": float("nan"), "design": "random_splits", "p": 1.0,
+                        "verdict": "inconclusive", "reason": f"no paired runs of {a} and {b} in this file",
+                        "numbers_say": "inconclusive"})
             rows.append(row)
             continue
-        xa, xb = [by[a][f] for f in folds], [by[b][f] for f in folds]
-        d = paired_difference(xa, xb, test_train_ratio=TEST_TRAIN_RATIO, design="random_splits")
         at_chance = min(np.mean(xa), np.mean(xb)) < CHANCE_AUC
-        v = verdict(d, "greater", paper_diff=row["paper_difference"], at_chance=at_chance)
-        row.update({"mean": d["mean"], "lo": d["lo"], "hi": d["hi"], "numbers_say": v["verdict"],
-                    "effect": v.get("effect")})
-        if check["ok"]:
-            row.update({"verdict": v["verdict"], "reason": v["reason"], "p": v["p"]})
-        else:
+        row = claim_row(xa, xb, "greater", experiment=name, dataset="Tox21", A=a, B=b, claim=text, paper_a=pa,
+                        paper_b=pb, test_train_ratio=TEST_TRAIN_RATIO, design="random_splits", at_chance=at_chance)
+        row["numbers_say"] = row["verdict"]
+        if not check["ok"]:
             row.update({"verdict": "inconclusive", "p": 1.0,
                         "reason": "the runs are not the paper's protocol (" + "; ".join(check["reasons"]) + ")"})
         rows.append(row)
-    for row, h in zip(rows, holm_verdicts(rows)):
-        row["p_holm"], row["holm_verdict"] = h["p_holm"], h["holm_verdict"]
     return rows
+
+
+def claim_table(doc: dict, claims=None) -> list:
+    """``poolkit.experiments.claims("gmpool_tox21", doc).to_dict("records")``: the claims of
+    a Tox21 results file, Holm-adjusted among themselves, kept for code written before
+    that table existed."""
+
+    return _claims("gmpool_tox21", doc, claims=claims).to_dict("records")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ import numpy as np
 import torch
 
 from .common import command_history, command_line, resume_from, write_json_atomic
+from .claims_table import claim_row
 
 #: The core set: the global-pooling baseline and one or two poolers per family.
 CORE = ("nopool", "diffpool", "mincut", "dmon", "bnpool", "graclus", "kmis", "ndp", "edge_contraction", "topk",
@@ -361,40 +362,57 @@ def _split_ratio(runs, dataset: str) -> float:
     raise ValueError(f"no runs on {dataset!r}")
 
 
-def claims(results: dict, dataset: str, baseline: str = "nopool", margin: Optional[float] = None,
-           metric: str = "test_accuracy"):
-    """One row per pooler of ``dataset``: its paired difference to ``baseline`` (accuracy
-    points, pooler minus baseline, 90 % corrected resampled-t interval since the seeds'
-    random splits overlap), and two verdicts by :mod:`poolkit.stats`: *pooling helps*
-    (``greater``) and *on par* (``equal`` within the accuracy margin), each also after
-    Holm's correction over the poolers of the data set. ``metric`` may be
-    ``"test_balanced_accuracy"`` (the size split's). ``outcome`` reads them together:
-    ``better``, ``worse``, ``on par`` or ``undecided``. A :class:`pandas.DataFrame` sorted
-    by the mean difference."""
-    import pandas as pd
-
-    from ..stats import MARGINS, holm_verdicts, judge
+def claim_rows(results: dict, name: str = "grid", dataset: Optional[str] = None, baseline: str = "nopool",
+               margin: Optional[float] = None, metric: str = "test_accuracy") -> list:
+    """The rows of :func:`poolkit.experiments.claims` for the grid: for each data set (or
+    only ``dataset``) and each pooler with at least 2 seeds paired with ``baseline``, two
+    claims about its paired difference to it (accuracy points, pooler minus baseline, 90 %
+    corrected resampled-t interval since the seeds' random splits overlap): *pooling helps*
+    (``greater``) and *on par* (``equal`` within the accuracy margin)."""
+    from ..stats import MARGINS
 
     m = MARGINS["accuracy"][0] if margin is None else margin
     runs = results["runs"]
-    c = _split_ratio(runs, dataset)
-    poolers = sorted({r["pooler"] for r in runs if r["dataset"] == dataset and r["pooler"] != baseline})
-    rows, greater, equal = [], [], []
-    for p in poolers:
-        seeds, a, b = _paired(runs, dataset, p, baseline, metric)
-        if len(seeds) < 2:
-            continue
-        g = judge(a, b, "greater", test_train_ratio=c, design="random_splits")
-        e = judge(a, b, "equal", margin=m, test_train_ratio=c, design="random_splits")
-        greater.append(g)
-        equal.append(e)
-        rows.append({"pooler": p, "n": len(seeds), "accuracy": float(np.mean(a)), "baseline": float(np.mean(b)),
-                     "diff": g["mean"], "lo": g["lo"], "hi": g["hi"]})
-    if not rows:
+    datasets = [dataset] if dataset is not None else sorted({r["dataset"] for r in runs})
+    rows = []
+    for ds in datasets:
+        c = _split_ratio(runs, ds)
+        poolers = sorted({r["pooler"] for r in runs if r["dataset"] == ds and r["pooler"] != baseline})
+        for p in poolers:
+            seeds, a, b = _paired(runs, ds, p, baseline, metric)
+            if len(seeds) < 2:
+                continue
+            for kind in ("greater", "equal"):
+                rows.append(claim_row(a, b, kind, experiment=name, dataset=ds, A=p, B=baseline, margin=m,
+                                      test_train_ratio=c, design="random_splits"))
+    return rows
+
+
+def claims(results: dict, dataset: str, baseline: str = "nopool", margin: Optional[float] = None,
+           metric: str = "test_accuracy"):
+    """Chapter 9's view of the grid's claims on ``dataset`` (:func:`claim_rows`), one row
+    per pooler: its paired difference to ``baseline`` with the 90 % interval and both
+    verdicts, *pooling helps* and *on par*, each also after Holm's correction over the
+    poolers of the data set (one family per question). ``metric`` may be
+    ``"test_balanced_accuracy"`` (the size split's). ``outcome`` reads them together:
+    ``better``, ``worse``, ``on par`` or ``undecided``. A :class:`pandas.DataFrame` sorted
+    by the mean difference. ``poolkit.experiments.claims("grid")`` gives the same rows in
+    the book's one claims table, with one Holm family over all of them."""
+    import pandas as pd
+
+    from ..stats import holm_verdicts
+
+    rows = claim_rows(results, dataset=dataset, baseline=baseline, margin=margin, metric=metric)
+    greater = [r for r in rows if r["kind"] == "greater"]
+    equal = [r for r in rows if r["kind"] == "equal"]
+    if not greater:
         return pd.DataFrame(columns=["pooler", "n", "accuracy", "baseline", "diff", "lo", "hi", "helps", "on_par",
                                      "outcome"])
-    for row, g, e in zip(rows, holm_verdicts(greater), holm_verdicts(equal)):
-        row.update(helps=g["verdict"], helps_holm=g["holm_verdict"], on_par=e["verdict"], on_par_holm=e["holm_verdict"])
+    out = []
+    for g, e in zip(holm_verdicts(greater), holm_verdicts(equal)):
+        row = {"pooler": g["A"], "n": g["n"], "accuracy": g["A mean"], "baseline": g["B mean"], "diff": g["A - B"],
+               "lo": g["lo"], "hi": g["hi"], "helps": g["verdict"], "helps_holm": g["holm_verdict"],
+               "on_par": e["verdict"], "on_par_holm": e["holm_verdict"]}
         if row["lo"] > 0:
             row["outcome"] = "better"
         elif row["hi"] < 0:
@@ -403,7 +421,8 @@ def claims(results: dict, dataset: str, baseline: str = "nopool", margin: Option
             row["outcome"] = "on par"
         else:
             row["outcome"] = "undecided"
-    return pd.DataFrame(rows).sort_values("diff", ascending=False).reset_index(drop=True)
+        out.append(row)
+    return pd.DataFrame(out).sort_values("diff", ascending=False).reset_index(drop=True)
 
 
 def best_set(results: dict, dataset: str, metric: str = "test_accuracy") -> dict:

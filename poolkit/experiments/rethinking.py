@@ -32,11 +32,13 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
 from .common import command_history, command_line, resume_from, write_json_atomic
+from .claims_table import claim_row, claims as _claims, paired_values
 from ..stats import MARGINS as _MARGINS
 
 PAPER = {
@@ -451,38 +453,44 @@ def majority_share(dataset: str) -> float:
     return float(torch.bincount(y).max()) / len(y) * 100
 
 
-def judge(result: dict, margin: float = MARGIN, chance: dict = None) -> list:
-    """One row per claim of :data:`CLAIMS` that ``result`` (a rethinking results file) has
-    runs for: both means, the paper's numbers, the paired difference ``A - B`` over the seeds
-    both have (same splits) with its 90 % corrected resampled interval, and the verdict of
-    :func:`poolkit.stats.verdict`, beside the Holm-adjusted one (the family: these claims)."""
-    from ..stats import holm_verdicts, paired_difference, summary, verdict
+#: Our follow-up of chapter 6's "Where we disagree": Complement with PyG's random
+#: tie-breaking (``complement_shuffled``), judged in the same family as the paper's claims.
+FOLLOW_UP = [("NCI1", "complement_shuffled", "graclus", "noninferior"),
+             ("NCI1", "complement_shuffled", "complement", "greater")]
+
+
+def claim_rows(result: dict, name: str = "rethinking", claims: Optional[Sequence[tuple]] = None,
+               margin: float = MARGIN, chance: dict = None, min_pairs: int = 1) -> list:
+    """The rows of :func:`poolkit.experiments.claims` for a rethinking results file: one per
+    claim of ``claims`` (``(dataset, A, B, kind)``, default :data:`CLAIMS`) that the file
+    has runs of both models for. The difference is over the seeds both ran (same splits),
+    in accuracy points, with the 90 % corrected resampled interval (the ten 80/10/10 splits
+    overlap). A pair where either model is within :data:`CHANCE_SLACK` points of the
+    majority class is *inconclusive*; ``chance`` gives that share per data set (default:
+    computed from the data)."""
 
     chance = dict(chance or {})
     by = {}
     for r in result["runs"]:
         by.setdefault((r["dataset"], r["model"]), {})[r["seed"]] = r["test_accuracy"] * 100
     rows = []
-    for ds, a, b, kind in CLAIMS:
-        ra, rb = by.get((ds, a), {}), by.get((ds, b), {})
-        seeds = sorted(set(ra) & set(rb))
-        if not seeds:
+    for ds, a, b, kind in (CLAIMS if claims is None else claims):
+        seeds, xa, xb = paired_values(by.get((ds, a), {}), by.get((ds, b), {}))
+        if not seeds or len(seeds) < min_pairs:
             continue
-        xa, xb = [ra[s] for s in seeds], [rb[s] for s in seeds]
-        d = paired_difference(xa, xb, test_train_ratio=TEST_TRAIN_RATIO, design="random_splits")
-        sa, sb = summary(xa), summary(xb)
         if ds not in chance:
             chance[ds] = majority_share(ds)
-        at_chance = min(sa["mean"], sb["mean"]) < chance[ds] + CHANCE_SLACK
-        v = verdict(d, kind, margin=margin, at_chance=at_chance)
-        pa, pb = PAPER.get(ds, {}).get(a, (None, None)), PAPER.get(ds, {}).get(b, (None, None))
-        rows.append({"dataset": ds, "claim": f"{a} {SYMBOL[kind]} {b}", "kind": kind, "A": a, "B": b, "n": len(seeds),
-                     "A mean": sa["mean"], "A std": sa["std"], "B mean": sb["mean"], "B std": sb["std"],
-                     "paper A": pa[0], "paper B": pb[0],
-                     "paper A - B": None if pa[0] is None or pb[0] is None else pa[0] - pb[0],
-                     "A - B": d["mean"], "lo": d["lo"], "hi": d["hi"], "chance": chance[ds],
-                     "verdict": v["verdict"], "reason": v["reason"], "p": v["p"], "margin": margin,
-                     "smallest_margin": max(abs(d["lo"]), abs(d["hi"])) if kind == "equal" else max(0.0, -d["lo"])})
-    for row, h in zip(rows, holm_verdicts(rows)):
-        row["p_holm"], row["holm_verdict"] = h["p_holm"], h["holm_verdict"]
+        at_chance = min(np.mean(xa), np.mean(xb)) < chance[ds] + CHANCE_SLACK
+        pa, pb = PAPER.get(ds, {}).get(a, (None, None))[0], PAPER.get(ds, {}).get(b, (None, None))[0]
+        rows.append(claim_row(xa, xb, kind, experiment=name, dataset=ds, A=a, B=b, margin=margin, paper_a=pa,
+                              paper_b=pb, test_train_ratio=TEST_TRAIN_RATIO, design="random_splits",
+                              at_chance=at_chance, chance=chance[ds]))
     return rows
+
+
+def judge(result: dict, margin: float = MARGIN, chance: dict = None) -> list:
+    """The claims of a rethinking results file as a list of rows, Holm-adjusted among
+    themselves: ``poolkit.experiments.claims("rethinking", result).to_dict("records")``,
+    kept for code written before that table existed."""
+
+    return _claims("rethinking", result, margin=margin, chance=chance).to_dict("records")
