@@ -159,3 +159,28 @@ def test_book_cache_mode_and_parallel_jobs_are_wired():
     test_recipe = make.split("\ntest: venv\n", 1)[1].split("\n\n", 1)[0]
     assert "$(MAKE) notebooks-sync" in test_recipe and "$(MAKE) book-strict" in test_recipe
     assert "$(MAKE) notebooks\n" not in test_recipe + "\n"
+
+
+def test_chapters_import_only_public_names_of_poolkit():
+    """Chapters teach through the public API: no ``from poolkit… import _name`` and no
+    ``poolkit…._name`` attribute, in any code cell (the IPython magics are left out)."""
+    import ast
+
+    import build_book
+
+    for path in build_book.chapters():
+        for cell in build_book.read_chapter(path).cells:
+            if cell.cell_type != "code":
+                continue
+            src = "\n".join(line[:len(line) - len(line.lstrip())] + "pass" if line.lstrip().startswith(("%", "!"))
+                            else line for line in cell.source.splitlines())
+            tree = ast.parse(src)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "poolkit":
+                    bad = [a.name for a in node.names if a.name.startswith("_")]
+                    assert not bad, (path.name, node.module, bad)
+                if isinstance(node, ast.Import):
+                    for a in node.names:
+                        assert not any(part.startswith("_") for part in a.name.split(".")), (path.name, a.name)
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("poolkit"):
+                    assert not any(p.startswith("_") for p in node.module.split(".")), (path.name, node.module)
