@@ -1,8 +1,9 @@
 # Two commands do everything on a fresh machine (see README.md):
 #   make book   builds the book (executes every chapter) into _build/html
 #   make test   runs every test: unit tests, the offline data check, the Colab notebooks'
-#               sync check, the strict book build (which executes every chapter once), the built book read offline in a real browser, the book
-#               printed to one PDF (make pdf, about 75 s), the live
+#               sync check, the strict book build (which executes every chapter once), the
+#               built book read offline in a real browser, the book printed to one PDF
+#               (make pdf, about 75 s), the live
 #               view in a real browser, and the GPU check (a no-op without CUDA)
 #   make smoke-latest   chapters 1, 2 and 5 as in Colab, in a fresh venv with the newest release
 #               of everything but torch; result in results/smoke_latest.json (not part of make test)

@@ -9,7 +9,8 @@ hour, and two ratios: ``speedup = wall(1 worker) / wall(2 workers)`` with starti
 included, and the steady-state ratio with the cluster's start (timed on its own, before the
 tasks are sent) left out, which is what a grid of hours sees. The target on a 2-core machine
 is 1.8 or more. ``--seeds`` seeds per pooler (default 2, so 8 tasks: with 4, one long task at
-the end leaves a worker idle and the ratio measures that, not the executor). The two runs must return the same numbers.
+the end leaves a worker idle and the ratio measures that, not the executor). The two runs
+must return the same numbers.
 Run it on an idle machine: other jobs take the second core.
 
     POOLKIT_DATA=../shared/data python benchmarks/bench_executor.py [--epochs 40]
@@ -23,7 +24,7 @@ import os
 import time
 from pathlib import Path
 
-from poolkit.experiments.executor import FORWARDED_ENV, run_tasks
+from poolkit.experiments.executor import ray_init_kwargs, run_tasks
 from timing import machine, write_results
 
 OUT = Path(__file__).resolve().parent / "results"
@@ -41,10 +42,7 @@ def grid(workers: int, epochs: int, seeds: int):
     if workers > 1:   # start the embedded cluster as run_tasks would, and time it on its own
         import ray
 
-        ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                                           **{k: os.environ[k] for k in FORWARDED_ENV
-                                              if k in os.environ}}})
+        ray.init(**ray_init_kwargs(workers))
         start = time.perf_counter() - t0
     try:
         failures = run_tasks("poolkit.experiments.grid:run_one", specs, keys,

@@ -137,6 +137,7 @@ def claims(name: Union[str, Sequence[str]], doc: Union[None, Mapping, Sequence[O
 
 
 def paired_values(by_key_a: Mapping, by_key_b: Mapping):
-    """The keys both mappings have (sorted) and the two value lists in that order."""
-    keys = sorted(set(by_key_a) & set(by_key_b), key=str)
+    """The keys both mappings have (seeds, folds, ``(split, seed)``), sorted, and the two
+    value lists in that order: the pairs of a paired comparison."""
+    keys = sorted(set(by_key_a) & set(by_key_b))
     return keys, [by_key_a[k] for k in keys], [by_key_b[k] for k in keys]

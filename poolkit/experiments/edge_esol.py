@@ -37,7 +37,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from .claims_table import claim_row
+from .claims_table import claim_row, paired_values
 from .common import command_history, command_line, resume_from
 
 # Paper, Table 1 (ESOL RMSE, mean ± std over 5 random splits).
@@ -441,9 +441,9 @@ def runs_of(res: dict, model: str) -> dict:
 def paired(res: dict, a: str, b: str, key: str):
     """``key`` (``"test_rmse"``, ``"test_roc_auc"``, ...) of models ``a`` and ``b`` over the
     splits or seeds both ran, in the same order."""
-    ra, rb = runs_of(res, a), runs_of(res, b)
-    common = sorted(set(ra) & set(rb), key=str)
-    return [ra[k][key] for k in common], [rb[k][key] for k in common]
+    _, xa, xb = paired_values({k: r[key] for k, r in runs_of(res, a).items()},
+                              {k: r[key] for k, r in runs_of(res, b).items()})
+    return xa, xb
 
 
 def timing_pairs(res: dict, model: str, base: str = "nopool") -> list:

@@ -31,7 +31,7 @@ import sys
 import time
 from typing import Callable, Dict, Hashable, Optional, Sequence
 
-__all__ = ["add_executor_arguments", "run_tasks", "call_task", "probe_task", "executor_from_args"]
+__all__ = ["add_executor_arguments", "run_tasks", "call_task", "probe_task", "executor_from_args", "ray_init_kwargs"]
 
 #: Environment a task needs in any worker: the data root, the cache, the device, hashing.
 FORWARDED_ENV = ("POOLKIT_DATA", "POOLKIT_CACHE", "POOLKIT_DEVICE", "PYTHONHASHSEED")
@@ -157,10 +157,10 @@ def _tick(bar, running: int, failures) -> None:
         bar.set_postfix(running=running, failed=len(failures))
 
 
-def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task, threads, max_retries, bar, say,
-                failures, ray_init):
-    import ray
-
+def ray_init_kwargs(workers: int, address: Optional[str] = None, threads: int = 1) -> dict:
+    """The keyword arguments of ``ray.init`` that :func:`run_tasks` uses: the embedded
+    local instance with ``workers`` CPUs when ``address`` is ``None``, else the cluster at
+    ``address``; every worker gets :data:`FORWARDED_ENV` and ``threads`` torch threads."""
     env_vars = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
     env_vars.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     init = dict(runtime_env={"env_vars": env_vars}, log_to_driver=False, ignore_reinit_error=False)
@@ -168,6 +168,14 @@ def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task
         init.update(address="local", num_cpus=workers, include_dashboard=False)
     else:
         init.update(address=address)
+    return init
+
+
+def _run_on_ray(fn_path, specs, keys, on_result, workers, address, gpus_per_task, threads, max_retries, bar, say,
+                failures, ray_init):
+    import ray
+
+    init = ray_init_kwargs(workers, address, threads)
     init.update(ray_init)
     started_here = not ray.is_initialized()
     if started_here:

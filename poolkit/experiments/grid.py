@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from .common import command_history, command_line, resume_from, write_json_atomic
-from .claims_table import claim_row
+from .claims_table import claim_row, paired_values
 
 #: The core set: the global-pooling baseline and one or two poolers per family.
 CORE = ("nopool", "diffpool", "mincut", "dmon", "bnpool", "graclus", "kmis", "ndp", "edge_contraction", "topk",
@@ -347,10 +347,11 @@ def run(args) -> dict:
 # --------------------------------------------------------------------------- claims
 def _paired(runs, dataset: str, pooler: str, other: str, metric: str = "test_accuracy"):
     """The two poolers' ``metric`` (in points) over the seeds both have, paired by seed."""
-    a = {r["seed"]: r[metric] for r in runs if r["dataset"] == dataset and r["pooler"] == pooler and metric in r}
-    b = {r["seed"]: r[metric] for r in runs if r["dataset"] == dataset and r["pooler"] == other and metric in r}
-    seeds = sorted(set(a) & set(b))
-    return seeds, [100 * a[s] for s in seeds], [100 * b[s] for s in seeds]
+    def by_seed(name):
+        return {r["seed"]: 100 * r[metric] for r in runs if r["dataset"] == dataset and r["pooler"] == name
+                and metric in r}
+
+    return paired_values(by_seed(pooler), by_seed(other))
 
 
 def _split_ratio(runs, dataset: str) -> float:

@@ -27,6 +27,7 @@ any subsampling are options; the results file records exactly what was run.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -445,6 +446,7 @@ CHANCE_SLACK = 5.0
 SYMBOL = {"equal": "≈", "noninferior": "≥", "greater": ">"}
 
 
+@functools.lru_cache(maxsize=None)
 def majority_share(dataset: str) -> float:
     """The share of the largest class in ``dataset``, in percent (the accuracy of always
     predicting it)."""
