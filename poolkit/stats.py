@@ -62,6 +62,9 @@ DESIGNS = {
                          "interval may be too narrow",
     "fixed_split": "one fixed split, only the seed varies: the interval measures initialisation noise, "
                    "so the verdict holds for this split alone",
+    "fixed_test": "one fixed test set, training and validation redrawn per seed from the other graphs: "
+                  "corrected resampled t over the overlapping training sets; the test graphs never change, "
+                  "so the verdict holds for this test set alone",
     "seeds": "independent seeds: plain paired t",
 }
 

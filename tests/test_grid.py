@@ -123,6 +123,16 @@ def test_claims_read_better_worse_on_par_and_undecided():
     assert width == pytest.approx((plain["hi"] - plain["lo"]) * math.sqrt(1 + 8 * 100 / 800))
 
 
+def test_size_split_rows_say_the_test_set_is_fixed():
+    # NCI1-size keeps one test set for every seed: same interval, another design and note
+    res = _synthetic({"nopool": 0.0, "big_gain": 0.08})
+    size = {"runs": [dict(r, dataset="NCI1-size") for r in res["runs"]]}
+    (g, e), (gs, es) = grid.claim_rows(res), grid.claim_rows(size)
+    assert g["design"] == e["design"] == "random_splits" and gs["design"] == es["design"] == "fixed_test"
+    assert (gs["lo"], gs["hi"]) == (g["lo"], g["hi"])
+    assert grid.design_of("NCI1") == "random_splits" and grid.design_of("NCI1-size") == "fixed_test"
+
+
 def test_best_set_keeps_what_the_best_does_not_beat():
     res = _synthetic({"nopool": 0.0, "a": 0.05, "b": 0.0499, "c": -0.05})
     bs = grid.best_set(res, "D")

@@ -184,4 +184,4 @@ def test_edge_cases_two_pairs_zero_variance_and_unbounded():
 def test_margins_and_designs_are_documented():
     assert set(MARGINS) >= {"accuracy", "roc_auc", "rmse"}
     assert all(m > 0 and len(src) > 20 for m, src in MARGINS.values())
-    assert set(DESIGNS) == {"random_splits", "overlapping_draws", "fixed_split", "seeds"}
+    assert set(DESIGNS) == {"random_splits", "overlapping_draws", "fixed_split", "fixed_test", "seeds"}

@@ -363,6 +363,12 @@ def _split_ratio(runs, dataset: str) -> float:
     raise ValueError(f"no runs on {dataset!r}")
 
 
+def design_of(dataset: str) -> str:
+    """The :data:`poolkit.stats.DESIGNS` key of ``dataset``'s splits: ``NCI1-size`` keeps one
+    test set (the largest graphs) for every seed, the others redraw all three parts."""
+    return "fixed_test" if dataset.endswith("-size") else "random_splits"
+
+
 def claim_rows(results: dict, name: str = "grid", dataset: Optional[str] = None, baseline: str = "nopool",
                margin: Optional[float] = None, metric: str = "test_accuracy") -> list:
     """The rows of :func:`poolkit.experiments.claims` for the grid: for each data set (or
@@ -385,7 +391,7 @@ def claim_rows(results: dict, name: str = "grid", dataset: Optional[str] = None,
                 continue
             for kind in ("greater", "equal"):
                 rows.append(claim_row(a, b, kind, experiment=name, dataset=ds, A=p, B=baseline, margin=m,
-                                      test_train_ratio=c, design="random_splits"))
+                                      test_train_ratio=c, design=design_of(ds)))
     return rows
 
 
@@ -450,7 +456,7 @@ def best_set(results: dict, dataset: str, metric: str = "test_accuracy") -> dict
         seeds, a, b = _paired(runs, dataset, best, p, metric)
         if len(seeds) < 2:
             continue
-        v = judge(a, b, "greater", test_train_ratio=c, design="random_splits")
+        v = judge(a, b, "greater", test_train_ratio=c, design=design_of(dataset))
         (worse if v["lo"] > 0 else same).append(p)
     return {"best": best, "indistinguishable": same, "worse": worse}
 
